@@ -1,0 +1,3 @@
+from tradewind.dag import DAG
+
+__all__ = ["DAG"]

@@ -1,0 +1,3 @@
+from tradewind.dag import Param
+
+__all__ = ["Param"]

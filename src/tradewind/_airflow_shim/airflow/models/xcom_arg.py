@@ -1,0 +1,3 @@
+from tradewind.dag import XComArg
+
+__all__ = ["XComArg"]

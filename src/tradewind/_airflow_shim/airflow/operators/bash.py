@@ -1,0 +1,3 @@
+from tradewind.dag import BashOperator
+
+__all__ = ["BashOperator"]

@@ -1,0 +1,3 @@
+from .dummy import DummyOperator
+
+__all__ = ["DummyOperator"]

@@ -1,0 +1,3 @@
+from tradewind.dag import EmptyOperator
+
+__all__ = ["EmptyOperator"]

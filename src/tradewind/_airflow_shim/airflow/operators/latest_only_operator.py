@@ -1,0 +1,3 @@
+from tradewind.dag import LatestOnlyOperator
+
+__all__ = ["LatestOnlyOperator"]

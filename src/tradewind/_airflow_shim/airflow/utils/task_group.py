@@ -1,0 +1,3 @@
+from tradewind.dag import TaskGroup
+
+__all__ = ["TaskGroup"]

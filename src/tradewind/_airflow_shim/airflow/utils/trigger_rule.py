@@ -1,0 +1,3 @@
+from tradewind.dag import TriggerRule
+
+__all__ = ["TriggerRule"]

@@ -1,0 +1,144 @@
+"""The DAG folder and the database stay in step: new, changed, broken and vanished files."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tradewind.parsing import DagFolderSync
+from tradewind.store import Database
+
+GOOD = """
+from datetime import datetime
+from tradewind import DAG
+from tradewind.dag import BashOperator
+
+with DAG("{dag_id}", schedule="{schedule}", start_date=datetime(2024, 1, 1), tags=["t"]) as dag:
+    a = BashOperator(task_id="a", bash_command="echo a", owner="{owner}")
+    b = BashOperator(task_id="b", bash_command="echo b", owner="{owner}")
+    a >> b
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text))
+    stat = path.stat()
+    os.utime(path, (stat.st_atime, stat.st_mtime + 1))  # make a rewrite visible even within one mtime tick
+    return path
+
+
+def good(dag_id: str, schedule: str = "@daily", owner: str = "alice") -> str:
+    return GOOD.format(dag_id=dag_id, schedule=schedule, owner=owner)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    path = tmp_path / "dags"
+    path.mkdir()
+    return path
+
+
+def dag_rows(db: Database) -> dict[str, tuple[bool, str | None, str]]:
+    with db.transaction(write=False) as store:
+        return {d.dag_id: (d.is_active, d.schedule, d.owners) for d in store.dags(include_inactive=True)}
+
+
+def errors(db: Database) -> dict[str, str]:
+    with db.transaction(write=False) as store:
+        return {Path(e.filename).name: e.stacktrace for e in store.import_errors()}
+
+
+def test_good_and_broken_files(db: Database, folder: Path) -> None:
+    write(folder, "one.py", good("one"))
+    write(folder, "broken_dag.py", "from tradewind import DAG\nraise RuntimeError('boom')\n")
+    result = DagFolderSync(db, folder).sync()
+    assert (result.files, result.dags, result.errors) == (2, 1, 1)
+    assert dag_rows(db) == {"one": (True, "@daily", "alice")}
+    assert "boom" in errors(db)["broken_dag.py"]
+    with db.transaction(write=False) as store:
+        serialized = store.serialized_dag("one")
+        code = store.code(str(folder / "one.py"))
+        tags = store.dag_tags("one")
+    assert serialized is not None
+    assert [t["task_id"] for t in serialized["tasks"]] == ["a", "b"]
+    assert code is not None and 'DAG("one"' in code
+    assert tags == ["t"]
+
+
+def test_only_changed_files_are_parsed_again(db: Database, folder: Path) -> None:
+    write(folder, "one.py", good("one"))
+    write(folder, "two.py", good("two"))
+    sync = DagFolderSync(db, folder)
+    assert sync.sync().parsed == 2
+    assert sync.sync().parsed == 0
+    write(folder, "two.py", good("two", schedule="0 3 * * *", owner="bob"))
+    assert sync.sync().parsed == 1
+    assert dag_rows(db)["two"] == (True, "0 3 * * *", "bob")
+
+
+def test_vanished_file_deactivates_its_dags_and_forgets_errors(db: Database, folder: Path) -> None:
+    one = write(folder, "one.py", good("one"))
+    broken = write(folder, "broken_dag.py", "import no_such_module_dag\n")
+    sync = DagFolderSync(db, folder)
+    sync.sync()
+    one.unlink()
+    broken.unlink()
+    result = sync.sync()
+    assert result.deactivated == 1
+    assert dag_rows(db) == {"one": (False, "@daily", "alice")}
+    assert errors(db) == {}
+
+
+def test_fixing_a_file_clears_its_error(db: Database, folder: Path) -> None:
+    write(folder, "one.py", "from tradewind import DAG\nsyntax error here\n")
+    sync = DagFolderSync(db, folder)
+    sync.sync()
+    assert "one.py" in errors(db)
+    write(folder, "one.py", good("one"))
+    sync.sync()
+    assert errors(db) == {}
+    assert dag_rows(db)["one"][0] is True
+
+
+def test_a_dag_removed_from_its_file_is_deactivated(db: Database, folder: Path) -> None:
+    write(folder, "both.py", good("first") + good("second").replace("as dag:", "as dag2:"))
+    sync = DagFolderSync(db, folder)
+    sync.sync()
+    assert {k for k, v in dag_rows(db).items() if v[0]} == {"first", "second"}
+    write(folder, "both.py", good("first"))
+    sync.sync()
+    assert dag_rows(db)["second"][0] is False
+
+
+def test_same_dag_id_in_two_files_is_an_import_error(db: Database, folder: Path) -> None:
+    write(folder, "a.py", good("same"))
+    write(folder, "b.py", good("same"))
+    DagFolderSync(db, folder).sync()
+    assert "already defined" in errors(db)["b.py"]
+    with db.transaction(write=False) as store:
+        row = store.find_dag("same")
+    assert row is not None and row.fileloc.endswith("a.py")
+
+
+def test_paused_upon_creation_applies_only_to_new_dags(db: Database, folder: Path) -> None:
+    text = good("p").replace('tags=["t"]', 'tags=["t"], is_paused_upon_creation=True')
+    write(folder, "p.py", text)
+    sync = DagFolderSync(db, folder)
+    sync.sync()
+    with db.transaction() as store:
+        assert store.find_dag("p").is_paused is True  # type: ignore[union-attr]
+        store.set_paused("p", False)
+    write(folder, "p.py", text.replace("echo a", "echo changed"))
+    sync.sync()
+    with db.transaction(write=False) as store:
+        assert store.find_dag("p").is_paused is False  # type: ignore[union-attr]
+
+
+def test_examples_load_cleanly(db: Database, folder: Path) -> None:
+    result = DagFolderSync(db, folder, include_examples=True).sync()
+    assert result.errors == 0, errors(db)
+    assert result.dags >= 3
