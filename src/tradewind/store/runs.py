@@ -6,12 +6,37 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tradewind.models import DagRun, TaskInstance
+from tradewind.models import (
+    DagCode,
+    DagModel,
+    DagRun,
+    DagTag,
+    ImportErrorRecord,
+    Job,
+    SerializedDagModel,
+    TaskInstance,
+    XCom,
+)
 from tradewind.models.pools import DEFAULT_POOL
-from tradewind.models.states import DagRunState
+from tradewind.models.states import DagRunState, TaskState
+
+SCHEDULER_JOB = "SchedulerJob"
+RUN_LISTING_COLUMNS = (
+    DagRun.id,
+    DagRun.dag_id,
+    DagRun.run_id,
+    DagRun.state,
+    DagRun.execution_date,
+    DagRun.start_date,
+    DagRun.end_date,
+    DagRun.run_type,
+    DagRun.external_trigger,
+    DagRun.conf,
+)
 
 
 class RunQueries:
@@ -77,6 +102,92 @@ class RunQueries:
 
     def find_task_instance(self, dag_id: str, run_id: str, task_id: str) -> TaskInstance | None:
         return self.session.get(TaskInstance, (dag_id, run_id, task_id))
+
+    def try_create_dag_run(self, dag: dict[str, Any], **values: Any) -> DagRun | None:
+        """:meth:`create_dag_run` in a savepoint: None when a unique or foreign key constraint refuses it.
+
+        The caller then looks up why (a run with that id or date, or the DAG deleted meanwhile);
+        the transaction stays usable.
+        """
+        try:
+            with self.session.begin_nested():
+                run: DagRun = self.create_dag_run(dag, **values)
+        except IntegrityError:
+            return None
+        return run
+
+    def dag_runs(
+        self,
+        dag_id: str,
+        *,
+        state: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Sequence[Row[Any]]:
+        """A DAG's runs by execution_date ascending, optionally filtered and paged.
+
+        Plain rows of :data:`RUN_LISTING_COLUMNS`, not ORM objects: listing is a hot path.
+        """
+        query = select(*RUN_LISTING_COLUMNS).where(DagRun.dag_id == dag_id)
+        if state is not None:
+            query = query.where(DagRun.state == state)
+        if start is not None:
+            query = query.where(DagRun.execution_date >= start)
+        if end is not None:
+            query = query.where(DagRun.execution_date <= end)
+        query = query.order_by(DagRun.execution_date).offset(offset or None).limit(limit)
+        return self.session.execute(query).all()
+
+    def latest_dag_runs(self) -> Sequence[DagRun]:
+        """For each DAG that has runs, its run with the newest execution_date."""
+        newest = (
+            select(DagRun.dag_id, func.max(DagRun.execution_date).label("newest"))
+            .group_by(DagRun.dag_id)
+            .subquery()
+        )
+        on = (DagRun.dag_id == newest.c.dag_id) & (DagRun.execution_date == newest.c.newest)
+        return self.session.scalars(select(DagRun).join(newest, on).order_by(DagRun.dag_id)).all()
+
+    def running_task_instances(self, dag_id: str) -> int:
+        """How many of a DAG's task instances run; locks them on PostgreSQL until the transaction ends."""
+        query = (
+            select(TaskInstance.task_id)
+            .where(TaskInstance.dag_id == dag_id, TaskInstance.state == TaskState.RUNNING.value)
+            .with_for_update()
+        )
+        return len(self.session.scalars(query).all())
+
+    def delete_dag_records(self, dag_id: str) -> int:
+        """Delete a DAG's rows and what hangs off them; return how many rows went.
+
+        The file's source and import errors go too, unless another DAG comes from the same file.
+        """
+        dag = self.session.get(DagModel, dag_id)
+        fileloc = dag.fileloc if dag else None
+        count = 0
+        for model in (XCom, TaskInstance, DagRun, DagTag, SerializedDagModel, DagModel):
+            count += self._delete_rows(delete(model).where(model.dag_id == dag_id))
+        if fileloc is not None and not self._file_has_dags(fileloc):
+            count += self._delete_rows(delete(DagCode).where(DagCode.fileloc == fileloc))
+            count += self._delete_rows(delete(ImportErrorRecord).where(ImportErrorRecord.filename == fileloc))
+        return count
+
+    def _file_has_dags(self, fileloc: str) -> bool:
+        query = select(DagModel.dag_id).where(DagModel.fileloc == fileloc).limit(1)
+        return self.session.scalars(query).first() is not None
+
+    def _delete_rows(self, statement: Any) -> int:
+        result = self.session.execute(statement.execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def latest_heartbeat(self, job_type: str = SCHEDULER_JOB) -> datetime | None:
+        """The newest heartbeat of any job of this type (the scheduler by default)."""
+        newest: datetime | None = self.session.scalar(
+            select(func.max(Job.latest_heartbeat)).where(Job.job_type == job_type)
+        )
+        return newest
 
 
 def _exists_at(task: dict[str, Any], when: datetime) -> bool:

@@ -1,0 +1,1 @@
+"""Authentication and authorization of API requests: a backend plug-in and role checks."""

@@ -1,0 +1,340 @@
+"""Airflow's JSON shapes, in one place, both ways: request parsing and response rendering.
+
+Framework-free (stdlib, values, timeutil, errors), so the HTTP JSON client can reuse the
+``*_from_json`` readers: what it parses from a response equals what the action returned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote
+
+from tradewind.errors import BadRequest, InvalidConf, InvalidDate, TradewindError
+from tradewind.timeutil import isoformat, parse_date
+from tradewind.values import (
+    DagRunInfo,
+    DeleteResult,
+    HealthInfo,
+    LatestRun,
+    LineageInfo,
+    PoolInfo,
+    TaskInfo,
+    TaskInstanceInfo,
+    TaskLineage,
+    TriggerResult,
+)
+
+BODY_NOT_OBJECT = "Request body must be a JSON object"
+TRUE_WORDS = frozenset({"true", "t", "yes", "y", "on", "1"})
+FALSE_WORDS = frozenset({"false", "f", "no", "n", "off", "0"})
+POOL_KEYS = frozenset({"name", "slots", "description", "include_deferred"})
+
+
+# ---- requests -------------------------------------------------------------------------
+
+
+def parse_json_object(body: bytes, *, empty: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The body as a JSON object; ``empty`` (when given) stands for an empty body."""
+    if empty is not None and not body.strip():
+        return empty
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise BadRequest(BODY_NOT_OBJECT) from None
+    if not isinstance(data, dict):
+        raise BadRequest(BODY_NOT_OBJECT)
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_bool(value: object, name: str) -> bool:
+    """A boolean given as JSON true/false, 0/1, or a word such as "true", "no", "T"."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise BadRequest(f"Bad value for `{name}`: {value}")
+
+
+def parse_optional_int(text: str | None, name: str) -> int | None:
+    """A query parameter holding a non-negative integer."""
+    if text is None or text == "":
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise BadRequest(f"Bad value for `{name}`: {text}")
+    return int(text)
+
+
+def parse_query_date(text: str | None, tz: tzinfo) -> datetime | None:
+    return None if text is None or text == "" else parse_date(text, tz)
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerRequest:
+    run_id: str | None
+    conf: dict[str, Any] | str | None
+    execution_date: datetime | None
+    replace_microseconds: bool | None
+
+
+def parse_trigger(data: Mapping[str, Any], tz: tzinfo) -> TriggerRequest:
+    """The trigger body; unknown keys are ignored, as Airflow did."""
+    run_id = data.get("run_id")
+    if run_id is not None and not isinstance(run_id, str):
+        raise BadRequest(f"Bad value for `run_id`: {run_id}")
+    conf = data.get("conf")
+    if conf is not None and not isinstance(conf, dict | str):
+        raise InvalidConf()
+    return TriggerRequest(
+        run_id=run_id or None,
+        conf=conf,
+        execution_date=_body_date(data.get("execution_date"), tz),
+        replace_microseconds=_optional_bool(data.get("replace_microseconds"), "replace_microseconds"),
+    )
+
+
+def _body_date(value: object, tz: tzinfo) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidDate(str(value))
+    return parse_date(value, tz)
+
+
+def _optional_bool(value: object, name: str) -> bool | None:
+    return None if value is None else parse_bool(value, name)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRequest:
+    name: str
+    slots: int | str
+    description: str | None
+    include_deferred: bool | None
+
+
+def parse_pool(data: Mapping[str, Any]) -> PoolRequest:
+    """``{"name", "slots", "description"?, "include_deferred"?}``; a missing or unknown key is named."""
+    unknown = sorted(set(data) - POOL_KEYS)
+    if unknown:
+        raise BadRequest(f"Unknown field(s) in pool: {', '.join(unknown)}")
+    for key in ("name", "slots"):
+        if key not in data:
+            raise BadRequest(f"Missing required field `{key}`")
+    name, slots, description = data["name"], data["slots"], data.get("description")
+    if not isinstance(name, str):
+        raise BadRequest(f"Bad value for `name`: {name}")
+    if isinstance(slots, bool) or not isinstance(slots, int | str):
+        raise BadRequest(f"Bad value for `slots`: {slots}")
+    if description is not None and not isinstance(description, str):
+        raise BadRequest(f"Bad value for `description`: {description}")
+    return PoolRequest(
+        name, slots, description, _optional_bool(data.get("include_deferred"), "include_deferred")
+    )
+
+
+# ---- responses ------------------------------------------------------------------------
+
+
+def error_to_json(exc: TradewindError) -> dict[str, str]:
+    return {"error": exc.message, "type": type(exc).__name__}
+
+
+def dag_run_url(dag_id: str, execution_date: datetime) -> str:
+    """``/dags/<dag_id>/graph?execution_date=<urlencoded iso>`` (hot: one per listed run)."""
+    return f"{_graph_prefix(dag_id)}{_quote_iso(isoformat(execution_date))}"
+
+
+@lru_cache(maxsize=1024)
+def _graph_prefix(dag_id: str) -> str:
+    return f"/dags/{quote(dag_id, safe='')}/graph?execution_date="
+
+
+def _quote_iso(text: str) -> str:
+    """URL-encode an ISO date: only ``:`` and ``+`` need it (``-``, ``.``, digits and ``T`` are safe)."""
+    return text.replace(":", "%3A").replace("+", "%2B")
+
+
+def _date_or_blank(value: datetime | None) -> str:
+    return "" if value is None else isoformat(value)
+
+
+def _blank_or_date(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromisoformat(value)
+
+
+def trigger_to_json(result: TriggerResult) -> dict[str, Any]:
+    """Airflow's three keys, plus ``dag_id``, ``state`` and ``queued_at`` for our client."""
+    return {
+        "execution_date": isoformat(result.execution_date),
+        "message": result.message,
+        "run_id": result.run_id,
+        "dag_id": result.dag_id,
+        "state": result.state,
+        "queued_at": _date_or_blank(result.queued_at),
+    }
+
+
+def trigger_from_json(data: Mapping[str, Any]) -> TriggerResult:
+    return TriggerResult(
+        dag_id=data["dag_id"],
+        run_id=data["run_id"],
+        execution_date=datetime.fromisoformat(data["execution_date"]),
+        state=data["state"],
+        queued_at=_blank_or_date(data.get("queued_at")),
+    )
+
+
+def dag_run_to_json(run: DagRunInfo) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "run_id": run.run_id,
+        "dag_id": run.dag_id,
+        "state": run.state,
+        "execution_date": isoformat(run.execution_date),
+        "start_date": _date_or_blank(run.start_date),
+        "end_date": _date_or_blank(run.end_date),
+        "dag_run_url": dag_run_url(run.dag_id, run.execution_date),
+        "run_type": run.run_type,
+        "external_trigger": run.external_trigger,
+        "conf": run.conf,
+    }
+
+
+def dag_run_from_json(data: Mapping[str, Any]) -> DagRunInfo:
+    return DagRunInfo(
+        id=data["id"],
+        dag_id=data["dag_id"],
+        run_id=data["run_id"],
+        state=data["state"],
+        execution_date=datetime.fromisoformat(data["execution_date"]),
+        start_date=_blank_or_date(data.get("start_date")),
+        end_date=_blank_or_date(data.get("end_date")),
+        run_type=data.get("run_type", "manual"),
+        external_trigger=bool(data.get("external_trigger", False)),
+        conf=data.get("conf"),
+    )
+
+
+def latest_run_to_json(run: LatestRun) -> dict[str, Any]:
+    return {
+        "dag_id": run.dag_id,
+        "execution_date": isoformat(run.execution_date),
+        "start_date": _date_or_blank(run.start_date),
+        "dag_run_url": dag_run_url(run.dag_id, run.execution_date),
+    }
+
+
+def latest_run_from_json(data: Mapping[str, Any]) -> LatestRun:
+    return LatestRun(
+        data["dag_id"], datetime.fromisoformat(data["execution_date"]), _blank_or_date(data["start_date"])
+    )
+
+
+def task_from_json(dag_id: str, data: Mapping[str, str]) -> TaskInfo:
+    return TaskInfo(dag_id, data["task_id"], dict(data))
+
+
+def _to_string(value: object) -> str:
+    return isoformat(value) if isinstance(value, datetime) else str(value)
+
+
+def task_instance_to_json(ti: TaskInstanceInfo) -> dict[str, str]:
+    """Every attribute as a string, ``"None"`` when unset, as Airflow returned them."""
+    return {f.name: _to_string(getattr(ti, f.name)) for f in fields(ti)}
+
+
+_TI_DATES = frozenset({"execution_date", "start_date", "end_date", "queued_dttm"})
+_TI_INTS = frozenset({"try_number", "max_tries", "pid", "pool_slots", "priority_weight", "map_index"})
+
+
+def task_instance_from_json(data: Mapping[str, str]) -> TaskInstanceInfo:
+    values: dict[str, Any] = {}
+    for f in fields(TaskInstanceInfo):
+        text = data[f.name]
+        values[f.name] = _from_string(f.name, text)
+    return TaskInstanceInfo(**values)
+
+
+def _from_string(name: str, text: str) -> Any:
+    if text == "None" and name not in ("hostname", "unixname", "pool", "queue"):
+        return None
+    if name in _TI_DATES:
+        return datetime.fromisoformat(text)
+    if name in _TI_INTS:
+        return int(text)
+    return float(text) if name == "duration" else text
+
+
+def lineage_to_json(info: LineageInfo) -> dict[str, Any]:
+    tasks = {task_id: {"inlets": t.inlets, "outlets": t.outlets} for task_id, t in info.task_ids.items()}
+    return {"task_ids": tasks}
+
+
+def lineage_from_json(dag_id: str, execution_date: datetime, data: Mapping[str, Any]) -> LineageInfo:
+    tasks = {k: TaskLineage(list(v["inlets"]), list(v["outlets"])) for k, v in data["task_ids"].items()}
+    return LineageInfo(dag_id, execution_date, tasks)
+
+
+def pool_to_json(pool: PoolInfo) -> dict[str, Any]:
+    return {
+        "id": pool.id,
+        "pool": pool.pool,
+        "slots": pool.slots,
+        "description": pool.description,
+        "include_deferred": pool.include_deferred,
+        "occupied_slots": pool.occupied_slots,
+        "running_slots": pool.running_slots,
+        "queued_slots": pool.queued_slots,
+        "open_slots": pool.open_slots,
+    }
+
+
+def pool_from_json(data: Mapping[str, Any]) -> PoolInfo:
+    return PoolInfo(
+        id=data["id"],
+        pool=data["pool"],
+        slots=data["slots"],
+        description=data.get("description") or "",
+        include_deferred=bool(data.get("include_deferred", False)),
+        running_slots=int(data.get("running_slots", 0)),
+        queued_slots=int(data.get("queued_slots", 0)),
+    )
+
+
+def delete_to_json(result: DeleteResult) -> dict[str, Any]:
+    return {"count": result.count, "message": result.message}
+
+
+def health_to_json(info: HealthInfo) -> dict[str, Any]:
+    heartbeat = info.latest_scheduler_heartbeat
+    return {
+        "metadatabase": {"status": _status(info.metadatabase_healthy)},
+        "scheduler": {
+            "status": _status(info.scheduler_healthy),
+            "latest_scheduler_heartbeat": None if heartbeat is None else isoformat(heartbeat.astimezone(UTC)),
+        },
+    }
+
+
+def health_from_json(data: Mapping[str, Any]) -> HealthInfo:
+    heartbeat = data["scheduler"]["latest_scheduler_heartbeat"]
+    return HealthInfo(
+        metadatabase_healthy=data["metadatabase"]["status"] == "healthy",
+        scheduler_healthy=data["scheduler"]["status"] == "healthy",
+        latest_scheduler_heartbeat=None if heartbeat is None else datetime.fromisoformat(heartbeat),
+    )
+
+
+def _status(healthy: bool) -> str:
+    return "healthy" if healthy else "unhealthy"

@@ -1,0 +1,122 @@
+"""Actions called directly on a Store, as the local client will; and values through the JSON wire."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+from tests.actions.factory import NOW, add_dag, add_run, set_ti_state
+
+from tradewind.actions import dag_runs, dags, pools, tasks
+from tradewind.actions.health import health
+from tradewind.api import schemas
+from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists, InvalidConf
+from tradewind.models import EventLog
+from tradewind.store import Database
+from tradewind.values import DagRunInfo, PoolInfo, TriggerResult
+
+D1 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_trigger_returns_value_with_client_offset(db: Database) -> None:
+    add_dag(db)
+    plus2 = timezone(timedelta(hours=2))
+    with db.transaction() as store:
+        result = dag_runs.trigger_dag(
+            store,
+            "example",
+            now=NOW,
+            execution_date=datetime(2024, 1, 1, 2, tzinfo=plus2),
+            conf='{"a": 1}',
+            owner="alice",
+        )
+    assert result == TriggerResult(
+        "example", "manual__2024-01-01T02:00:00+02:00", datetime(2024, 1, 1, 2, tzinfo=plus2), "queued", NOW
+    )
+    with db.transaction(write=False) as store:
+        [run] = dag_runs.dag_runs(store, "example")
+        [event] = store.session.scalars(select(EventLog)).all()
+        assert dag_runs.dag_run_state(store, "example", D1) == "queued"
+    assert (run.execution_date, run.conf, run.external_trigger) == (D1, {"a": 1}, True)
+    assert event.owner == "alice"
+
+
+@pytest.mark.parametrize("conf", ["[1]", "nope", 3, [1], "Infinity"])
+def test_coerce_conf_refuses(conf: object) -> None:
+    with pytest.raises(InvalidConf):
+        dag_runs.coerce_conf(conf)  # type: ignore[arg-type]
+
+
+def test_errors_raised_by_actions(db: Database) -> None:
+    add_dag(db)
+    with db.transaction() as store:
+        with pytest.raises(DagNotFound, match="Dag id nope not found in DagModel"):
+            dag_runs.trigger_dag(store, "nope", now=NOW)
+        with pytest.raises(BadRequest, match="Dag id nope not found in DagModel"):
+            dag_runs.dag_runs(store, "nope")
+        with pytest.raises(BadRequest, match="Bad value for `limit`: -1"):
+            dag_runs.dag_runs(store, "example", limit=-1)
+        dag_runs.trigger_dag(store, "example", now=NOW, execution_date=D1)
+        with pytest.raises(DagRunAlreadyExists):
+            dag_runs.trigger_dag(store, "example", now=NOW, execution_date=D1)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0, 0), ("7", 7), (" 3", 3)])
+def test_parse_slots(value: object, expected: int) -> None:
+    assert pools.parse_slots(value) == expected
+
+
+def test_pool_actions(db: Database) -> None:
+    with db.transaction() as store:
+        created = pools.create_or_update_pool(store, name=" etl ", slots="2", now=NOW, owner="bob")
+        assert created.pool == "etl" and created.slots == 2
+        assert pools.get_pool(store, "etl") == created
+        assert pools.delete_pool(store, "etl", now=NOW) == created
+        events = [(e.event, e.owner) for e in store.session.scalars(select(EventLog).order_by(EventLog.id))]
+    assert events == [("create_or_update_pool", "bob"), ("delete_pool", None)]
+
+
+def test_health_action(db: Database) -> None:
+    with db.transaction(write=False) as store:
+        info = health(store, now=NOW, threshold=30)
+    assert (info.metadatabase_healthy, info.scheduler_healthy, info.latest_scheduler_heartbeat) == (
+        True,
+        False,
+        None,
+    )
+
+
+def test_values_round_trip_through_the_wire(db: Database) -> None:
+    add_dag(db)
+    run_id = add_run(db, "example", D1, state="running")
+    set_ti_state(
+        db, "example", run_id, "extract", "success", try_number=1, duration=1.5, start_date=D1, end_date=D1
+    )
+    with db.transaction() as store:
+        trigger = dag_runs.trigger_dag(store, "example", now=NOW, conf={"k": [1]})
+        runs = dag_runs.dag_runs(store, "example")
+        latest = dag_runs.latest_runs(store)
+        task = tasks.task_info(store, "example", "extract")
+        ti = tasks.task_instance_info(store, "example", D1, "extract")
+        lineage = tasks.lineage(store, "example", D1)
+        pool = pools.get_pool(store, "default_pool")
+        paused = dags.paused_state(store, "example")
+    wire = lambda data: json.loads(json.dumps(data))  # noqa: E731
+    assert schemas.trigger_from_json(wire(schemas.trigger_to_json(trigger))) == trigger
+    assert [schemas.dag_run_from_json(wire(schemas.dag_run_to_json(r))) for r in runs] == runs
+    assert [schemas.latest_run_from_json(wire(schemas.latest_run_to_json(r))) for r in latest] == latest
+    assert schemas.task_from_json("example", wire(task.attributes)) == task
+    assert schemas.task_instance_from_json(wire(schemas.task_instance_to_json(ti))) == ti
+    assert schemas.lineage_from_json("example", D1, wire(schemas.lineage_to_json(lineage))) == lineage
+    assert schemas.pool_from_json(wire(schemas.pool_to_json(pool))) == pool
+    assert paused.is_paused is False
+    assert isinstance(runs[0], DagRunInfo) and isinstance(pool, PoolInfo)
+
+
+def test_health_round_trip() -> None:
+    from tradewind.values import HealthInfo
+
+    info = HealthInfo(True, True, NOW)
+    assert schemas.health_from_json(json.loads(json.dumps(schemas.health_to_json(info)))) == info
