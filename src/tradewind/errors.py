@@ -16,6 +16,7 @@ JSON client maps them back by ``type``, and the CLI prints ``Error: <message>``:
     │   └── PoolNotFound, UserNotFound
     ├── Conflict                    409
     ├── PayloadTooLarge             413
+    ├── TooManyRequests             429  failed logins throttled; carries Retry-After
     ├── DagDefinitionError          400  an invalid DAG (cycle, bad id, ...) at load time
     ├── ConfigError                 500  at startup; the CLI exits 78 (EX_CONFIG)
     │   └── PluginError                  a dotted path that cannot be loaded
@@ -121,6 +122,13 @@ class Conflict(TradewindError):
 
 class PayloadTooLarge(TradewindError):
     status_code = 413
+
+
+class TooManyRequests(TradewindError):
+    """Too many failed logins from this client or for this user; ``Retry-After`` says when to retry."""
+
+    status_code = 429
+    exit_code = 4
 
 
 class ConfigError(TradewindError):
