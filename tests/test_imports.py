@@ -18,7 +18,14 @@ def _imported_after(statement: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "statement",
-    ["import tradewind", "import tradewind.dag", "from tradewind import DAG", "import tradewind.cli.main"],
+    [
+        "import tradewind",
+        "import tradewind.dag",
+        "from tradewind import DAG",
+        "import tradewind.cli.main",
+        "from tradewind.clients import make_client",
+        "import tradewind.clients.json",
+    ],
 )
 def test_light_imports(statement: str) -> None:
     loaded = _imported_after(statement)

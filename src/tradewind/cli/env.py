@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from tradewind.clients.base import Client
     from tradewind.config import Config
     from tradewind.store import Database
 
@@ -25,10 +26,23 @@ class Env:
 
         return Database(self.config.core.sql_alchemy_conn)
 
+    @cached_property
+    def client(self) -> Client:
+        """The client ``[cli] api_client`` names; closed when the command's context ends."""
+        from tradewind.clients import make_client
+
+        client = make_client(self.config)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.call_on_close(client.close)
+        return client
+
 
 pass_env = click.make_pass_decorator(Env)
 
 
 def close(env: Any) -> None:
+    if "client" in env.__dict__:
+        env.client.close()
     if "db" in env.__dict__:
         env.db.dispose()
