@@ -27,6 +27,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Subcommands that live outside their group's module, added when the group loads.
+SUBCOMMANDS: dict[str, dict[str, str]] = {
+    "dags": {
+        "backfill": "tradewind.cli.run_commands:dags_backfill",
+        "test": "tradewind.cli.task_commands:dags_test",
+    },
+    "tasks": {
+        "clear": "tradewind.cli.run_commands:tasks_clear",
+        "logs": "tradewind.cli.task_commands:tasks_logs",
+        "test": "tradewind.cli.task_commands:tasks_test",
+    },
+}
+
+
 class LazyGroup(click.Group):
     """Imports a subcommand's module only when that subcommand runs (click docs: complex.md)."""
 
@@ -39,12 +53,21 @@ class LazyGroup(click.Group):
             return None
         command = importlib.import_module(entry[0]).command
         assert isinstance(command, click.Command)
+        if isinstance(command, click.Group):
+            _add_subcommands(command, SUBCOMMANDS.get(cmd_name, {}))
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _add_subcommands(group: click.Group, table: dict[str, str]) -> None:
+    for name, target in table.items():
+        module, _, attr = target.partition(":")
+        if name not in group.commands and _available(module):
+            group.add_command(getattr(importlib.import_module(module), attr), name)
 
 
 def _available(module: str) -> bool:

@@ -1,9 +1,283 @@
-"""Queries used by the scheduler (row locks, ready task instances, heartbeats)."""
+"""Queries used by the scheduler: runs to start, batched state writes, jobs and heartbeats.
+
+Hot paths use SQLAlchemy Core statements on the mapped tables (no ORM identity map, no
+per-row SELECTs): state changes are written as ``UPDATE … WHERE task_id IN (…)`` per group
+of identical values, or as one executemany. Row locking for several schedulers (``FOR
+UPDATE SKIP LOCKED`` on PostgreSQL) belongs in these methods, not in the scheduler.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
+
+from tradewind.models import DagModel, DagRun, Job, Pool, SerializedDagModel, TaskInstance, XCom
+from tradewind.models.states import ACTIVE_TASK_STATES, DagRunState, DagRunType, TaskState
+
+TI = cast(Table, TaskInstance.__table__)
+RUN = cast(Table, DagRun.__table__)
+DAG = cast(Table, DagModel.__table__)
+SER = cast(Table, SerializedDagModel.__table__)
+JOB = cast(Table, Job.__table__)
+XCOM = cast(Table, XCom.__table__)
+POOL = cast(Table, Pool.__table__)
+
+#: Result rows (attribute access by column name); SQLAlchemy's typed Row is too narrow here.
+Rows = Sequence[Any]
+
+_IN_CHUNK = 500
+_ACTIVE = [s.value for s in ACTIVE_TASK_STATES]
+_UNFINISHED_RUNS = [DagRunState.QUEUED.value, DagRunState.RUNNING.value]
+
+_MAY_START = and_(
+    DAG.c.is_active.is_(True),
+    or_(DAG.c.is_paused.is_(False), RUN.c.run_type == DagRunType.BACKFILL.value),
+)
+
+#: Columns of task_instance the scheduler keeps in memory.
+TI_COLUMNS = (
+    TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.state, TI.c.try_number, TI.c.max_tries,
+    TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.queue, TI.c.start_date,
+    TI.c.next_retry_at, TI.c.queued_by_job_id,
+)  # fmt: skip
+
+RUN_COLUMNS = (
+    RUN.c.id, RUN.c.dag_id, RUN.c.run_id, RUN.c.execution_date, RUN.c.data_interval_start,
+    RUN.c.data_interval_end, RUN.c.state, RUN.c.run_type, RUN.c.external_trigger, RUN.c.conf,
+    RUN.c.start_date, RUN.c.queued_at,
+)  # fmt: skip
 
 
 class SchedulerQueries:
     session: Session
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def add_job(self, job_type: str, *, hostname: str, pid: int, now: datetime) -> int:
+        values = dict(job_type=job_type, state="running", hostname=hostname, pid=pid, start_date=now,
+                      latest_heartbeat=now)  # fmt: skip
+        result = self.session.execute(insert(JOB).values(**values).returning(JOB.c.id))
+        return int(result.scalar_one())
+
+    def heartbeat_job(self, job_id: int, now: datetime) -> None:
+        self.session.execute(update(JOB).where(JOB.c.id == job_id).values(latest_heartbeat=now))
+
+    def end_jobs(self, job_ids: Iterable[int], *, state: str, now: datetime) -> None:
+        ids = list(job_ids)
+        if ids:
+            self.session.execute(update(JOB).where(JOB.c.id.in_(ids)).values(state=state, end_date=now))
+
+    def running_jobs(self, job_type: str) -> Rows:
+        query = select(JOB.c.id, JOB.c.hostname, JOB.c.pid, JOB.c.latest_heartbeat)
+        return self.session.execute(query.where(JOB.c.job_type == job_type, JOB.c.state == "running")).all()
+
+    def orphaned_task_instances(self, alive_job_ids: Iterable[int], job_type: str) -> Rows:
+        """Queued or running instances owned by a ``job_type`` job that is not in ``alive_job_ids``."""
+        owners = select(JOB.c.id).where(JOB.c.job_type == job_type, JOB.c.id.not_in(list(alive_job_ids)))
+        query = select(*TI_COLUMNS).where(TI.c.state.in_(_ACTIVE), TI.c.queued_by_job_id.in_(owners))
+        return self.session.execute(query).all()
+
+    def task_instances_of_jobs(self, job_ids: Iterable[int]) -> Rows:
+        """Queued or running instances queued by one of ``job_ids``."""
+        owned = TI.c.queued_by_job_id.in_(list(job_ids))
+        return self.session.execute(select(*TI_COLUMNS).where(TI.c.state.in_(_ACTIVE), owned)).all()
+
+    def heartbeat_task_instances(self, job_id: int, now: datetime) -> None:
+        running = and_(TI.c.queued_by_job_id == job_id, TI.c.state == TaskState.RUNNING.value)
+        self.session.execute(update(TI).where(running).values(last_heartbeat_at=now))
+
+    # -- DAGs and pools ---------------------------------------------------------------------
+
+    def schedulable_dags(self) -> Rows:
+        """Active, unpaused DAGs with a schedule, with their serialized hash."""
+        query = (
+            select(DAG.c.dag_id, DAG.c.max_active_runs, SER.c.dag_hash)
+            .join(SER, SER.c.dag_id == DAG.c.dag_id)
+            .where(DAG.c.is_active.is_(True), DAG.c.is_paused.is_(False), DAG.c.schedule.is_not(None))
+        )
+        return self.session.execute(query).all()
+
+    def dag_hashes(self, dag_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(dag_ids)
+        rows = self.session.execute(select(SER.c.dag_id, SER.c.dag_hash).where(SER.c.dag_id.in_(ids)))
+        return {row.dag_id: row.dag_hash for row in rows}
+
+    def serialized_with_hash(self, dag_id: str) -> tuple[str, dict[str, Any]] | None:
+        row = self.session.execute(select(SER.c.dag_hash, SER.c.data).where(SER.c.dag_id == dag_id)).first()
+        return (row.dag_hash, row.data) if row else None
+
+    def set_next_dagrun(
+        self, dag_id: str, logical_date: datetime | None, interval: tuple[datetime, datetime] | None
+    ) -> None:
+        start, end = interval or (None, None)
+        values = dict(next_dagrun=logical_date, next_dagrun_data_interval_start=start,
+                      next_dagrun_data_interval_end=end)  # fmt: skip
+        self.session.execute(update(DAG).where(DAG.c.dag_id == dag_id).values(**values))
+
+    def pool_sizes(self) -> dict[str, int]:
+        return {row.pool: row.slots for row in self.session.execute(select(POOL.c.pool, POOL.c.slots))}
+
+    # -- DAG runs -------------------------------------------------------------------------
+
+    def queued_dag_run_ids(self, limit: int = 100) -> list[int]:
+        """Cheap poll: queued runs that may start (uses the (state, queued_at) index)."""
+        query = (
+            select(RUN.c.id)
+            .join(DAG, DAG.c.dag_id == RUN.c.dag_id)
+            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START)
+            .order_by(RUN.c.queued_at, RUN.c.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
+    def queued_dag_runs(self, limit: int = 100) -> Rows:
+        """Queued runs that may start, oldest logical date first: their DAG is active and
+        unpaused (a paused DAG's triggered runs wait), or they are backfills (which run anyway)."""
+        query = (
+            select(*RUN_COLUMNS, DAG.c.max_active_runs)
+            .join(DAG, DAG.c.dag_id == RUN.c.dag_id)
+            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START)
+            .order_by(RUN.c.execution_date, RUN.c.id)
+            .limit(limit)
+        )
+        return self.session.execute(query).all()
+
+    def running_dag_runs(self) -> Rows:
+        query = select(*RUN_COLUMNS).where(RUN.c.state == DagRunState.RUNNING.value)
+        return self.session.execute(query.order_by(RUN.c.execution_date, RUN.c.id)).all()
+
+    def active_run_counts(self) -> dict[str, int]:
+        query = (
+            select(RUN.c.dag_id, func.count()).where(RUN.c.state.in_(_UNFINISHED_RUNS)).group_by(RUN.c.dag_id)
+        )
+        return {dag_id: int(count) for dag_id, count in self.session.execute(query)}
+
+    def last_scheduled_logical_date(self, dag_id: str) -> datetime | None:
+        query = select(func.max(RUN.c.execution_date)).where(
+            RUN.c.dag_id == dag_id, RUN.c.run_type == DagRunType.SCHEDULED.value
+        )
+        value = self.session.execute(query).scalar_one_or_none()
+        return _as_aware(value)
+
+    def has_dag_run_at(self, dag_id: str, logical_date: datetime) -> bool:
+        query = select(RUN.c.id).where(RUN.c.dag_id == dag_id, RUN.c.execution_date == logical_date)
+        return self.session.execute(query.limit(1)).first() is not None
+
+    def insert_dag_run(self, values: Mapping[str, Any], task_rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert a run and its task instances in two statements; returns the run's id."""
+        run_id = int(self.session.execute(insert(RUN).values(**values).returning(RUN.c.id)).scalar_one())
+        self.insert_task_instances(task_rows)
+        return run_id
+
+    def start_dag_run(self, run_pk: int, *, now: datetime, job_id: int | None) -> None:
+        values = dict(state=DagRunState.RUNNING.value, start_date=now, end_date=None, scheduler_job_id=job_id)
+        self.session.execute(update(RUN).where(RUN.c.id == run_pk).values(**values))
+
+    def finish_dag_run(self, run_pk: int, state: DagRunState, now: datetime) -> None:
+        self.session.execute(update(RUN).where(RUN.c.id == run_pk).values(state=state.value, end_date=now))
+
+    def previous_task_states(
+        self, dag_id: str, logical_date: datetime, task_ids: Iterable[str]
+    ) -> dict[str, TaskState] | None:
+        """States in the run before ``logical_date`` (None if there is none), for depends_on_past."""
+        prev = select(RUN.c.run_id).where(RUN.c.dag_id == dag_id, RUN.c.execution_date < logical_date)
+        row = self.session.execute(prev.order_by(RUN.c.execution_date.desc()).limit(1)).first()
+        if row is None:
+            return None
+        query = select(TI.c.task_id, TI.c.state).where(
+            TI.c.dag_id == dag_id, TI.c.run_id == row.run_id, TI.c.task_id.in_(list(task_ids))
+        )
+        return {r.task_id: TaskState(r.state or TaskState.NONE) for r in self.session.execute(query)}
+
+    # -- task instances -------------------------------------------------------------------
+
+    def task_instance_rows(self, dag_id: str, run_id: str) -> Rows:
+        query = select(*TI_COLUMNS).where(TI.c.dag_id == dag_id, TI.c.run_id == run_id)
+        return self.session.execute(query).all()
+
+    def insert_task_instances(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(TI), [dict(r) for r in rows])
+
+    def update_task_instances(
+        self, dag_id: str, run_id: str, task_ids: Sequence[str], values: Mapping[str, Any]
+    ) -> None:
+        """Give every listed instance of one run the same new values (one statement per chunk)."""
+        for start in range(0, len(task_ids), _IN_CHUNK):
+            chunk = list(task_ids[start : start + _IN_CHUNK])
+            where = and_(TI.c.dag_id == dag_id, TI.c.run_id == run_id, TI.c.task_id.in_(chunk))
+            self.session.execute(update(TI).where(where).values(**values))
+
+    def update_task_instances_each(self, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+        """Per-instance values, as one executemany; each row has dag_id, run_id, task_id and ``columns``."""
+        if not rows:
+            return
+        where = and_(
+            TI.c.dag_id == bindparam("k_dag_id"),
+            TI.c.run_id == bindparam("k_run_id"),
+            TI.c.task_id == bindparam("k_task_id"),
+        )
+        stmt = update(TI).where(where).values({c: bindparam(f"v_{c}") for c in columns})
+        params = [
+            {"k_dag_id": r["dag_id"], "k_run_id": r["run_id"], "k_task_id": r["task_id"]}
+            | {f"v_{c}": r[c] for c in columns}
+            for r in rows
+        ]
+        self.session.connection().execute(stmt, params)
+
+    def finish_stray_attempt(
+        self, dag_id: str, run_id: str, task_id: str, try_number: int, state: str, at: datetime
+    ) -> None:
+        """Record how an attempt ended, unless its instance has moved on (cleared, retried)."""
+        where = and_(
+            TI.c.dag_id == dag_id, TI.c.run_id == run_id, TI.c.task_id == task_id,
+            TI.c.try_number == try_number, TI.c.state.in_(_ACTIVE),
+        )  # fmt: skip
+        self.session.execute(update(TI).where(where).values(state=state, end_date=at, updated_at=at))
+
+    # -- XComs ----------------------------------------------------------------------------
+
+    def delete_xcoms(self, dag_id: str, run_id: str, task_ids: Sequence[str]) -> None:
+        for start in range(0, len(task_ids), _IN_CHUNK):
+            chunk = list(task_ids[start : start + _IN_CHUNK])
+            where = and_(XCOM.c.dag_id == dag_id, XCOM.c.run_id == run_id, XCOM.c.task_id.in_(chunk))
+            self.session.execute(delete(XCOM).where(where))
+
+    def insert_xcoms(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.session.execute(insert(XCOM), [dict(r) for r in rows])
+
+    # -- clearing -------------------------------------------------------------------------
+
+    def clear_task_instances(self, items: Sequence[tuple[str, str, str, int]], *, now: datetime) -> int:
+        """Reset instances ``(dag_id, run_id, task_id, retries)`` to state none so they run again.
+
+        Each one gets ``max_tries = try_number + retries`` (its retries are available again,
+        as Airflow's clear does) and loses its XComs; their runs go back to queued, which
+        tells a running scheduler to reload them.
+        """
+        groups: dict[tuple[str, str, int], list[str]] = {}
+        for dag_id, run_id, task_id, retries in items:
+            groups.setdefault((dag_id, run_id, retries), []).append(task_id)
+        runs: set[tuple[str, str]] = set()
+        for (dag_id, run_id, retries), task_ids in groups.items():
+            self.delete_xcoms(dag_id, run_id, task_ids)
+            values = dict(state=None, next_retry_at=None, end_date=None, updated_at=now,
+                          max_tries=TI.c.try_number + retries)  # fmt: skip
+            self.update_task_instances(dag_id, run_id, task_ids, values)
+            runs.add((dag_id, run_id))
+        for dag_id, run_id in runs:
+            where = and_(RUN.c.dag_id == dag_id, RUN.c.run_id == run_id)
+            queued = {"state": DagRunState.QUEUED.value, "queued_at": now, "end_date": None}
+            self.session.execute(update(RUN).where(where).values(queued))
+        return len(items)
+
+
+def _as_aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,127 @@
+"""Throughput of the LocalExecutor: N no-op Python tasks, each in its own forked process.
+
+    .venv/bin/python benchmarks/bench_executor.py [--tasks 1000] [--parallelism 32] [--bash]
+
+Prints tasks/s from the first submit to the last final event (the runner is started and
+warmed with one task first, as a scheduler's would be), the CPU time spent per task by
+this process, the runner and the task processes together (a steadier figure than tasks/s on
+a shared machine: ``2000 / cpu_ms`` is what two idle cores could do), and the per-task
+overhead of a 10 ms bash task run one at a time. No database: no-op tasks pull no XComs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tradewind.executors.base import TaskKey, TaskWorkload
+from tradewind.executors.local import LocalExecutor
+
+DAG_FILE = """
+from datetime import datetime, timezone
+from tradewind.dag import DAG, BashOperator, PythonOperator
+
+with DAG("bench", start_date=datetime(2024, 1, 1, tzinfo=timezone.utc), schedule=None):
+    PythonOperator(task_id="noop", python_callable=lambda: None, do_xcom_push=False)
+    BashOperator(task_id="bash10ms", bash_command="sleep 0.01")
+"""
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
+DB_URL: str | None = None
+
+
+def workload(folder: Path, task_id: str, run: int) -> TaskWorkload:
+    key = TaskKey("bench", task_id, f"run_{run}", 1)
+    return TaskWorkload(
+        key, str(folder / "bench_dag.py"), WHEN, WHEN, WHEN, "manual", True, None, 0, None, "default", 1,
+        str(folder / "logs" / f"run_{run}" / task_id / "1.log"),
+    )  # fmt: skip
+
+
+def drain(executor: LocalExecutor, count: int) -> dict[TaskKey, float]:
+    """Wait for ``count`` final events; return when each arrived (monotonic)."""
+    done: dict[TaskKey, float] = {}
+    while len(done) < count:
+        executor.wait(5.0)
+        now = time.monotonic()
+        for event in executor.events():
+            if event.state != "running":
+                assert event.state == "success", event
+                done[event.key] = now
+    return done
+
+
+def throughput(folder: Path, tasks: int, parallelism: int) -> tuple[float, float]:
+    """(tasks/s, CPU ms per task); the CPU of the runner is counted once it has exited."""
+    executor = LocalExecutor(parallelism=parallelism, lock_dir=folder / "locks", db_url=DB_URL)
+    executor.start()
+    executor.submit(workload(folder, "noop", -1))
+    drain(executor, 1)  # runner started, DAG file imported
+    cpu_before = _cpu_seconds()
+    started = time.monotonic()
+    for run in range(tasks):
+        executor.submit(workload(folder, "noop", run))
+    drain(executor, tasks)
+    rate = tasks / (time.monotonic() - started)
+    executor.stop()
+    return rate, (_cpu_seconds() - cpu_before) * 1000 / tasks
+
+
+def _cpu_seconds() -> float:
+    """CPU of this process and every descendant that has been waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def bash_overhead(folder: Path, tasks: int) -> list[float]:
+    """Submit-to-final-event time minus the 10 ms the command sleeps, one task at a time."""
+    executor = LocalExecutor(parallelism=1, lock_dir=folder / "locks")
+    executor.start()
+    try:
+        executor.submit(workload(folder, "bash10ms", -1))
+        drain(executor, 1)
+        overheads = []
+        for run in range(tasks):
+            started = time.monotonic()
+            executor.submit(workload(folder, "bash10ms", run))
+            drain(executor, 1)
+            overheads.append((time.monotonic() - started - 0.010) * 1000)
+        return overheads
+    finally:
+        executor.stop()
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--parallelism", type=int, default=32)
+    parser.add_argument("--bash", type=int, default=100, help="how many 10 ms bash tasks to time")
+    parser.add_argument(
+        "--db-url", help="a database URL for the runner, as a scheduler would pass (none is used)"
+    )
+    args = parser.parse_args(argv)
+    global DB_URL
+    DB_URL = args.db_url
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "bench_dag.py").write_text(DAG_FILE)
+        rate, cpu_ms = throughput(folder, args.tasks, args.parallelism)
+        print(
+            f"{args.tasks} no-op tasks, parallelism {args.parallelism}: {rate:.0f} tasks/s, "
+            f"{cpu_ms:.2f} ms CPU per task (runner + task processes + this process)"
+        )
+        if args.bash:
+            overheads = bash_overhead(folder, args.bash)
+            print(
+                f"10 ms bash task, one at a time: overhead median {statistics.median(overheads):.1f} ms, "
+                f"p95 {sorted(overheads)[int(len(overheads) * 0.95)]:.1f} ms"
+            )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

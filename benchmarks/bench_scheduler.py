@@ -1,0 +1,284 @@
+"""Scheduler benchmark: LocalExecutor on SQLite, the scheduler and webserver as real processes.
+
+Run it with ``.venv/bin/python benchmarks/bench_scheduler.py`` (a minute or two). It builds a
+throw-away ``TRADEWIND_HOME``, writes the DAGs below into its DAG folder, starts
+``tradewind scheduler`` and ``tradewind webserver`` as child processes, triggers runs the way
+the API does (a queued run row), and reads timings from the database:
+
+(a) a 100-task chain of no-op Python tasks: trigger to run success, and the per-hop latency
+    (a task's start minus its upstream's end, both stamped by the task processes);
+(b) 1,000 independent no-op Python tasks (one process each): tasks per second;
+(c) the same fan-out of EmptyOperator tasks (done in the scheduler, no executor slot);
+(d) 100 runs of a 10-task DAG triggered at once: total time;
+(e) a 40-task chain of 10 ms bash tasks: overhead per task beyond the 10 ms;
+(f) memory (RSS, from /proc) of the scheduler, the webserver and the workers (the runner and
+    its task processes): idle and peak.
+
+Targets (2 cores): (a) median hop < 10 ms, (b) >= 500 tasks/s, (c) >= 3,000 tasks/s,
+(e) < 15 ms per task, idle scheduler + webserver < 150 MiB.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DAGS = textwrap.dedent(
+    """
+    from datetime import datetime
+    from tradewind.dag import DAG, BashOperator, EmptyOperator, PythonOperator
+
+    START = datetime(2024, 1, 1)
+
+    def noop():
+        return None
+
+    with DAG("bench_chain", schedule=None, start_date=START) as chain_dag:
+        previous = None
+        for i in range(100):
+            task = PythonOperator(task_id=f"t{i:03d}", python_callable=noop)
+            if previous is not None:
+                previous >> task
+            previous = task
+
+    with DAG("bench_fanout", schedule=None, start_date=START, max_active_tasks=1000) as fanout_dag:
+        for i in range(1000):
+            PythonOperator(task_id=f"t{i:04d}", python_callable=noop)
+
+    with DAG("bench_empty", schedule=None, start_date=START, max_active_tasks=1000) as empty_dag:
+        for i in range(1000):
+            EmptyOperator(task_id=f"t{i:04d}")
+
+    with DAG("bench_ten", schedule=None, start_date=START, max_active_runs=100, max_active_tasks=1000) as ten_dag:
+        first, last = PythonOperator(task_id="first", python_callable=noop), PythonOperator(task_id="last", python_callable=noop)
+        first >> [PythonOperator(task_id=f"mid{i}", python_callable=noop) for i in range(8)] >> last
+
+    with DAG("bench_bash", schedule=None, start_date=START) as bash_dag:
+        previous = None
+        for i in range(40):
+            task = BashOperator(task_id=f"b{i:02d}", bash_command="sleep 0.01")
+            if previous is not None:
+                previous >> task
+            previous = task
+    """
+)
+
+MIB = 1024 * 1024
+
+
+def main() -> None:
+    home = Path(tempfile.mkdtemp(prefix="tradewind-bench-"))
+    os.environ["TRADEWIND_HOME"] = str(home)  # this process and the children share the home
+    (home / "dags").mkdir()
+    (home / "dags" / "bench_dags.py").write_text(DAGS)
+    (home / "tradewind.cfg").write_text(
+        "[core]\nload_examples = False\nexecutor = LocalExecutor\nparallelism = 32\n"
+        "[scheduler]\ndag_dir_list_interval = 3600\n[webserver]\nport = 18793\n"
+        "[logging]\nlogging_level = WARNING\n"
+    )
+    tradewind(["db", "init"])
+    tradewind(["dags", "reserialize"])
+    from tradewind.config import load_config
+    from tradewind.store import Database
+
+    db = Database(load_config().core.sql_alchemy_conn)
+    scheduler = spawn(["scheduler", "--no-parse"], home / "scheduler.log")
+    webserver = spawn(["webserver"], home / "webserver.log")
+    sampler = MemorySampler({"scheduler": scheduler.pid, "webserver": webserver.pid})
+    try:
+        time.sleep(2.0)
+        print(f"Tradewind scheduler benchmark (LocalExecutor, SQLite, {os.cpu_count()} CPUs), home {home}")
+        sampler.start()
+        bench_chain(db)
+        bench_fanout(db, "bench_fanout", "(b) 1,000 no-op Python tasks (fan-out)", target=500)
+        bench_fanout(db, "bench_empty", "(c) 1,000 EmptyOperator tasks (fan-out)", target=3000)
+        bench_many_runs(db)
+        bench_bash(db)
+        time.sleep(3.0)
+        sampler.stop()
+        report_memory(sampler)
+    finally:
+        for process in (scheduler, webserver):
+            process.send_signal(signal.SIGTERM)
+        for process in (scheduler, webserver):
+            process.wait(30)
+        db.dispose()
+
+
+def tradewind(args: list[str]) -> None:
+    subprocess.run([sys.executable, "-m", "tradewind", *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tradewind", *args], stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def trigger(db: Any, dag_id: str, run_id: str) -> None:
+    now = datetime.now(UTC)
+    with db.transaction() as store:
+        data = store.serialized_dag(dag_id)
+        store.create_dag_run(data, run_id=run_id, execution_date=now, run_type="manual", now=now,
+                             external_trigger=True)  # fmt: skip
+
+
+def wait_runs(db: Any, dag_id: str, run_ids: list[str], timeout: float = 300) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.transaction(write=False) as store:
+            runs = [store.find_dag_run(dag_id, run_id=r) for r in run_ids]
+        if all(r is not None and r.state in ("success", "failed") for r in runs):
+            failed = [r.run_id for r in runs if r.state != "success"]
+            if failed:
+                raise SystemExit(f"{dag_id}: runs failed: {failed}")
+            return runs
+        time.sleep(0.02)
+    raise SystemExit(f"{dag_id}: timed out")
+
+
+def task_instances(db: Any, dag_id: str, run_id: str) -> list[Any]:
+    with db.transaction(write=False) as store:
+        return list(store.task_instances(dag_id, run_id))
+
+
+def seconds(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds()
+
+
+def verdict(ok: bool) -> str:
+    return "OK" if ok else "MISSED"
+
+
+def bench_chain(db: Any) -> None:
+    trigger(db, "bench_chain", "r1")
+    (run,) = wait_runs(db, "bench_chain", ["r1"])
+    tis = {ti.task_id: ti for ti in task_instances(db, "bench_chain", "r1")}
+    hops = [seconds(tis[f"t{i:03d}"].end_date, tis[f"t{i + 1:03d}"].start_date) * 1000 for i in range(99)]
+    median = statistics.median(hops)
+    print(f"(a) 100-task chain: trigger to success {seconds(run.queued_at, run.end_date):.2f} s; per hop median "
+          f"{median:.1f} ms, p90 {statistics.quantiles(hops, n=10)[-1]:.1f} ms, max {max(hops):.1f} ms "
+          f"[target median < 10 ms: {verdict(median < 10)}]")  # fmt: skip
+
+
+def bench_fanout(db: Any, dag_id: str, title: str, *, target: float) -> None:
+    trigger(db, dag_id, "r1")
+    (run,) = wait_runs(db, dag_id, ["r1"])
+    elapsed = seconds(run.queued_at, run.end_date)
+    rate = 1000 / elapsed
+    print(f"{title}: {elapsed:.2f} s trigger to success, {rate:,.0f} tasks/s "
+          f"[target >= {target:,.0f}: {verdict(rate >= target)}]")  # fmt: skip
+
+
+def bench_many_runs(db: Any) -> None:
+    run_ids = [f"r{i:03d}" for i in range(100)]
+    for run_id in run_ids:
+        trigger(db, "bench_ten", run_id)
+    runs = wait_runs(db, "bench_ten", run_ids)
+    elapsed = seconds(min(r.queued_at for r in runs), max(r.end_date for r in runs))
+    print(f"(d) 100 runs of a 10-task DAG triggered at once: {elapsed:.2f} s in total "
+          f"({1000 / elapsed:,.0f} tasks/s)")  # fmt: skip
+
+
+def bench_bash(db: Any) -> None:
+    trigger(db, "bench_bash", "r1")
+    (run,) = wait_runs(db, "bench_bash", ["r1"])
+    elapsed = seconds(run.queued_at, run.end_date)
+    overhead = (elapsed - 40 * 0.010) / 40 * 1000
+    print(f"(e) 40-task chain of 10 ms bash tasks: {elapsed:.2f} s, overhead {overhead:.1f} ms per task "
+          f"[target < 15 ms: {verdict(overhead < 15)}]")  # fmt: skip
+
+
+class MemorySampler:
+    """Samples the RSS of named processes (and, for the scheduler, its worker descendants)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self._pids = pids
+        self.peak: dict[str, int] = {}
+        self.last: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.05):
+            self.sample()
+        self.sample()
+
+    def sample(self) -> None:
+        children = _children_map()
+        for name, pid in self._pids.items():
+            self._record(name, _rss(pid))
+            if name == "scheduler":
+                self._record("workers", sum(_rss(p) for p in _descendants(pid, children)))
+
+    def _record(self, name: str, value: int) -> None:
+        self.last[name] = value
+        self.peak[name] = max(self.peak.get(name, 0), value)
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def _descendants(pid: int, children: dict[int, list[int]]) -> list[int]:
+    found, pending = [], list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending.extend(children.get(child, []))
+    return found
+
+
+def report_memory(sampler: MemorySampler) -> None:
+    def mib(values: dict[str, int], name: str) -> str:
+        return f"{values.get(name, 0) / MIB:.0f}"
+
+    idle_pair = (sampler.last.get("scheduler", 0) + sampler.last.get("webserver", 0)) / MIB
+    print(f"(f) memory RSS MiB, idle / peak: scheduler {mib(sampler.last, 'scheduler')} / "
+          f"{mib(sampler.peak, 'scheduler')}, webserver {mib(sampler.last, 'webserver')} / "
+          f"{mib(sampler.peak, 'webserver')}, workers {mib(sampler.last, 'workers')} / {mib(sampler.peak, 'workers')} "
+          f"(RSS counts pages shared with forked children once per process); idle scheduler + webserver "
+          f"{idle_pair:.0f} MiB [target < 150 MiB: {verdict(idle_pair < 150)}]")  # fmt: skip
+
+
+run: Callable[[], None] = main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Run one attempt of one task in the current process: the user-code boundary of a task.
+
+Whatever the task does, :func:`run_attempt` returns the attempt's final
+:class:`~tradewind.executors.base.TaskEvent`; tracebacks go to the ``tradewind.task``
+logger (the task's log file), and only a one-line reason goes into the event. Where the
+attempt runs (a forked process, or inline) and where its output goes is the caller's affair.
+
+How an attempt ends:
+
+=============================================  ==============================================
+``execute`` returns                            ``success`` (XComs pushed, branch skips listed)
+raises ``SkipTask`` (bash skip exit code)      ``skipped``
+raises ``FailTask``                            ``failed``, no retry
+raises anything else, is terminated,           ``up_for_retry`` if ``try_number <= max_tries``
+or an XCom is too large / not JSON             else ``failed``
+=============================================  ==============================================
+
+Callbacks (``on_execute``, ``on_success``, ``on_failure``, ``on_retry``) run here, with the
+context; their exceptions are logged, never raised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from tradewind.errors import FailTask, ShutdownRequested, SkipTask, TaskNotFound
+from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
+from tradewind.runtime.task_instance import RuntimeTaskInstance
+from tradewind.runtime.xcoms import XComSource
+
+if TYPE_CHECKING:
+    from tradewind.dag import DAG, BaseOperator
+
+log = logging.getLogger("tradewind.task")
+
+_MAX_ERROR_LENGTH = 1000
+
+
+class TaskTerminated(BaseException):
+    """Raised in the task process when it receives SIGTERM (timeout or shutdown).
+
+    A BaseException so that ``except Exception`` in task code cannot swallow it.
+    """
+
+
+def retry_state(try_number: int, max_tries: int) -> str:
+    """The state of an attempt that failed and may retry: ``up_for_retry`` or ``failed``."""
+    return "up_for_retry" if try_number <= max_tries else "failed"
+
+
+def one_line(exc: BaseException) -> str:
+    """A short reason for an event: ``ValueError: bad input`` (first line, truncated)."""
+    text = str(exc).strip().splitlines()
+    message = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return message[:_MAX_ERROR_LENGTH]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    state: str
+    error: str | None = None
+    exception: BaseException | None = None
+    skip: frozenset[str] = field(default_factory=frozenset)
+
+
+def run_attempt(
+    workload: TaskWorkload,
+    dag: DAG,
+    *,
+    xcoms: XComSource,
+    max_xcom_size: int,
+    hostname: str,
+    pid: int,
+) -> TaskEvent:
+    """Run the attempt ``workload`` describes, with ``dag`` already imported; never raises.
+
+    The task object is copied first, so rendering templates never changes the DAG held
+    in a cache (the inline executor and ``dags test`` reuse it).
+    """
+    key = workload.key
+    try:
+        task = copy.copy(dag.get_task(key.task_id))
+    except TaskNotFound as exc:
+        log.error("%s", exc.message)
+        return _final_event(key, _Outcome("failed", exc.message), (), pid, hostname)
+    ti = RuntimeTaskInstance(
+        workload, task, xcoms=xcoms, max_xcom_size=max_xcom_size, hostname=hostname, pid=pid,
+        start_date=datetime.now(UTC),
+    )  # fmt: skip
+    outcome, context = _execute(workload, dag, task, ti)
+    ti.state = outcome.state
+    _log_outcome(key, outcome)
+    if context is not None:
+        _after_callbacks(task, outcome, context)
+    return _final_event(key, outcome, ti.pushed, pid, hostname)
+
+
+def _execute(
+    workload: TaskWorkload, dag: DAG, task: BaseOperator, ti: RuntimeTaskInstance
+) -> tuple[_Outcome, dict[str, Any] | None]:
+    key = workload.key
+    context: dict[str, Any] | None = None
+    try:
+        context = _build_context(workload, dag, task, ti)
+        with _current_context(context):
+            result = _render_and_execute(task, context)
+            for xcom_key, value in task.xcom_values(result):
+                ti.xcom_push(xcom_key, value)
+        return _Outcome("success", skip=_skip_ids(result)), context
+    except SkipTask as exc:
+        log.info("Skipping the task: %s", exc)
+        return _Outcome("skipped"), context
+    except FailTask as exc:
+        log.error("Task failed without retry", exc_info=exc)
+        return _Outcome("failed", one_line(exc), exc), context
+    except (KeyboardInterrupt, ShutdownRequested):
+        raise  # meant for whoever runs us (matters inline: the CLI or the scheduler itself)
+    except BaseException as exc:  # the user-code boundary: whatever escapes becomes a state
+        log.error("Task failed with exception", exc_info=exc)
+        return _Outcome(retry_state(key.try_number, workload.max_tries), one_line(exc), exc), context
+
+
+def _render_and_execute(task: BaseOperator, context: dict[str, Any]) -> Any:
+    task.render_template_fields(context)
+    context["task"] = task
+    run_callbacks(task.on_execute_callback, context, "on_execute_callback")
+    log.info("Executing %r on %s", task, context["logical_date"].isoformat())
+    return task.execute(context)
+
+
+def _skip_ids(result: Any) -> frozenset[str]:
+    from tradewind.dag.branching import unwrap_result
+
+    return unwrap_result(result)[1]
+
+
+def _build_context(
+    workload: TaskWorkload, dag: DAG, task: BaseOperator, ti: RuntimeTaskInstance
+) -> dict[str, Any]:
+    from tradewind.dag.context import build_context
+
+    return build_context(
+        dag,
+        task,
+        run_id=workload.key.run_id,
+        logical_date=workload.logical_date,
+        data_interval_start=workload.data_interval_start,
+        data_interval_end=workload.data_interval_end,
+        conf=workload.conf,
+        ti=ti,
+        try_number=workload.key.try_number,
+        external_trigger=workload.external_trigger,
+        run_type=workload.run_type,
+    )
+
+
+@contextlib.contextmanager
+def _current_context(context: dict[str, Any]) -> Iterator[None]:
+    """Make ``get_current_context()`` return ``context`` while the task runs, if the dag package offers it."""
+    from tradewind.dag import context as module
+
+    setter: Callable[[dict[str, Any]], Any] | None = getattr(module, "set_current_context", None)
+    if setter is None:
+        yield
+        return
+    with setter(context):
+        yield
+
+
+def _log_outcome(key: TaskKey, outcome: _Outcome) -> None:
+    log.info(
+        "Marking task as %s. dag_id=%s, task_id=%s, run_id=%s, try_number=%d",
+        outcome.state.upper(), key.dag_id, key.task_id, key.run_id, key.try_number,
+    )  # fmt: skip
+
+
+def _after_callbacks(task: BaseOperator, outcome: _Outcome, context: dict[str, Any]) -> None:
+    if outcome.exception is not None:
+        context["exception"] = outcome.exception
+    names = {
+        "success": "on_success_callback",
+        "failed": "on_failure_callback",
+        "up_for_retry": "on_retry_callback",
+    }
+    name = names.get(outcome.state)
+    if name is not None:
+        run_callbacks(getattr(task, name, None), context, name)
+
+
+def run_callbacks(callbacks: Any, context: dict[str, Any], name: str) -> None:
+    """Call a callback (or each of a list) with the context; log, never raise, what they raise."""
+    if not callbacks:
+        return
+    for callback in callbacks if isinstance(callbacks, list | tuple) else [callbacks]:
+        try:
+            callback(context)
+        except Exception:
+            log.exception("Error in %s (ignored)", name)
+
+
+def _final_event(
+    key: TaskKey, outcome: _Outcome, xcoms: tuple[tuple[str, bytes], ...], pid: int, hostname: str
+) -> TaskEvent:
+    return TaskEvent(
+        key=key,
+        state=outcome.state,
+        at=datetime.now(UTC),
+        pid=pid,
+        hostname=hostname,
+        xcoms=xcoms,
+        skip_task_ids=tuple(sorted(outcome.skip)),
+        error=outcome.error,
+    )
+
+
+@contextlib.contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """Turn SIGTERM into :class:`TaskTerminated` inside the block (main thread only)."""
+
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise TaskTerminated(f"Task received signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

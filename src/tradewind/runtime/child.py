@@ -1,0 +1,183 @@
+"""The life of a task process, forked from the runner: from ``fork()`` to ``os._exit``.
+
+1. Become a session and process-group leader (so the runner can signal the whole group,
+   and a terminal's Ctrl-C never reaches tasks) and a child subreaper (so processes the
+   task orphans stay in its tree, where the runner can find and kill them).
+2. Point fds 1 and 2 at the attempt's log file; stdin reads nothing.
+3. Take the task instance's lock, report ``running`` (pid, hostname), run the attempt and
+   report its final event over the pipe to the runner.
+
+SIGTERM (the runner's timeout or shutdown) raises :class:`TaskTerminated` in the task, so the
+failure path (traceback, callbacks, final event) still runs; the runner follows up with
+SIGKILL if the process outlives the grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
+
+from tradewind.executors.base import TaskEvent, TaskWorkload
+from tradewind.runtime.attempt import TaskTerminated, one_line, retry_state, run_attempt
+from tradewind.runtime.locks import instance_lock
+from tradewind.runtime.logs import task_log_handler, write_end, write_start
+from tradewind.runtime.wire import encode, write_all
+from tradewind.runtime.xcoms import DriverXComs, XComSource
+
+if TYPE_CHECKING:
+    from tradewind.dag import DAG
+
+log = logging.getLogger("tradewind.runtime")
+
+_PR_SET_CHILD_SUBREAPER = 36
+EXIT_INTERNAL_ERROR = 70
+TASK_NICENESS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSetup:
+    """What the runner hands a task process (by fork, so nothing here is pickled)."""
+
+    workload: TaskWorkload
+    dag: DAG
+    event_fd: int
+    lock_dir: str
+    xcoms: XComSource
+    max_xcom_size: int
+    hostname: str
+    inherited_fds: tuple[int, ...]  # the runner's own fds: closed first thing
+
+
+def run_child(setup: ChildSetup) -> NoReturn:
+    """Run the attempt in this (just forked) process and exit; never returns."""
+    code = 0
+    try:
+        _become_task_process(setup)
+        _run(setup)
+    except BaseException:
+        code = EXIT_INTERNAL_ERROR
+        with contextlib.suppress(BaseException):
+            log.exception("Internal error in the task process")
+    finally:
+        _flush()
+        os._exit(code)
+
+
+def _become_task_process(setup: ChildSetup) -> None:
+    os.setsid()
+    # Below the runner and the scheduler: when tasks saturate the CPUs, the processes that
+    # start and finish tasks must still get their turn, or throughput collapses.
+    with contextlib.suppress(OSError):
+        os.nice(TASK_NICENESS)
+    become_subreaper()
+    for fd in setup.inherited_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    signal.set_wakeup_fd(-1)  # the runner's; ours must not write into it
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    _redirect_output(setup.workload.log_path)
+
+
+def _redirect_output(path: str) -> None:
+    from tradewind.runtime.logs import open_log
+
+    fd = open_log(path)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.close(null)
+    root = logging.getLogger()
+    if _log_handler is not None and root.handlers == [_log_handler] and root.level == logging.INFO:
+        _log_handler.setLevel(logging.INFO)  # unlike Logger.setLevel, touches no other logger
+        return
+    root.handlers = [task_log_handler(sys.stderr)]
+    root.setLevel(logging.INFO)
+
+
+_log_handler: logging.Handler | None = None
+
+
+def prepare_parent() -> None:
+    """Set up, in the runner, what every task process would otherwise build for itself.
+
+    Line-buffered stdout/stderr (so output written just before a crash is in the log) and
+    a root handler writing to fd 2, which each task process points at its log file.
+    """
+    global _log_handler
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    _log_handler = task_log_handler(sys.stderr)
+    _log_handler.setLevel(logging.WARNING)  # the runner's own output; tasks lower it to INFO
+    root = logging.getLogger()
+    root.handlers = [_log_handler]
+    root.setLevel(logging.INFO)
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    # Once is enough: a second SIGTERM must not interrupt the failure handling.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise TaskTerminated(f"Task received signal {signal.Signals(signum).name}")
+
+
+def _run(setup: ChildSetup) -> None:
+    workload, pid, started = setup.workload, os.getpid(), time.monotonic()
+    try:
+        write_start(workload, pid, setup.hostname)
+        with instance_lock(setup.lock_dir, workload.key, on_wait=_log_waiting):
+            _send(setup.event_fd, TaskEvent(workload.key, "running", datetime.now(UTC), pid, setup.hostname))
+            event = run_attempt(
+                workload, setup.dag, xcoms=setup.xcoms, max_xcom_size=setup.max_xcom_size,
+                hostname=setup.hostname, pid=pid,
+            )  # fmt: skip
+            # The outcome is decided: a late SIGTERM must not turn it into a crash.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except TaskTerminated as exc:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        state = retry_state(workload.key.try_number, workload.max_tries)
+        event = TaskEvent(workload.key, state, datetime.now(UTC), pid, setup.hostname, error=one_line(exc))
+    write_end(workload, event.state, event.error, started)
+    _flush()
+    _send(setup.event_fd, event)
+    if isinstance(setup.xcoms, DriverXComs):
+        setup.xcoms.close()
+
+
+def _log_waiting() -> None:
+    log.info("Waiting for another process running this task instance to end")
+
+
+def _send(fd: int, event: TaskEvent) -> None:
+    write_all(fd, encode(event))
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
+_prctl = None
+
+
+def become_subreaper() -> bool:
+    """Adopt orphaned descendants instead of init (Linux); False where unsupported."""
+    global _prctl
+    try:
+        if _prctl is None:
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        return bool(_prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False

@@ -1,0 +1,1 @@
+"""The scheduler: pure decisions (:mod:`.decisions`), the loop (:mod:`.scheduler`), its wiring (:mod:`.main`)."""

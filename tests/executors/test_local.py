@@ -1,0 +1,283 @@
+"""What only process-based executors promise: isolation, timeouts, slots, the warm runner, cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tradewind.executors.base import Executor
+from tradewind.executors.local import LocalExecutor
+
+from .conftest import Site, collect, final, is_alive, run_all, wait_for
+
+MakeExecutor = Callable[..., Executor]
+
+
+@pytest.fixture(params=["sequential", "local"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.parametrize(
+    ("task_id", "max_tries", "state", "error"),
+    [
+        ("exit3", 1, "up_for_retry", "Task process exited with code 3 before reporting a result"),
+        ("segfault", 0, "failed", "Task process was killed by signal SIGSEGV"),
+        ("sigkill", 0, "failed", "Task process was killed by signal SIGKILL"),
+    ],
+)
+def test_a_crashing_task_is_reported_and_harms_nothing(
+    kind: str, site: Site, make_executor: MakeExecutor, task_id: str, max_tries: int, state: str, error: str
+) -> None:
+    executor = make_executor(kind)
+    crash, after = site.workload(task_id, max_tries=max_tries), site.workload("noop")
+
+    events = run_all(executor, [crash, after])
+
+    assert (final(events[crash.key]).state, final(events[crash.key]).error) == (state, error)
+    assert final(events[after.key]).state == "success"
+    if task_id == "exit3":
+        assert "exiting hard" in site.log_of(crash)
+
+
+def test_timeout_terminates_a_hung_task_with_a_traceback(
+    kind: str, site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor(kind)
+    workload = site.workload("hang", timeout=1.0)
+    started = time.monotonic()
+
+    event = final(run_all(executor, [workload])[workload.key])
+
+    assert time.monotonic() - started < 5
+    assert (event.state, event.error) == ("failed", "Task timed out after 1 seconds (execution_timeout)")
+    assert "TaskTerminated: Task received signal SIGTERM" in site.log_of(workload)
+
+
+def test_a_task_ignoring_sigterm_is_killed_after_the_grace_period(
+    site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor("local")
+    workload = site.workload("hang_hard", timeout=0.5, max_tries=1)
+    started = time.monotonic()
+
+    event = final(run_all(executor, [workload])[workload.key])
+
+    assert 1.4 < time.monotonic() - started < 5  # 0.5 s timeout + 1 s grace
+    assert (event.state, event.error) == (
+        "up_for_retry",
+        "Task timed out after 0.5 seconds (execution_timeout)",
+    )
+
+
+def test_timeout_kills_the_whole_process_tree(kind: str, site: Site, make_executor: MakeExecutor) -> None:
+    executor = make_executor(kind)
+    workload = site.workload("bash_tree", timeout=1.0)
+    pids_file = site.dags / "tree.pids"
+
+    events = run_all(executor, [workload])[workload.key]
+
+    assert final(events).state == "failed"
+    pids = [int(p) for p in pids_file.read_text().split()]
+    assert len(pids) == 3  # two sleeps and their bash
+    pids.append(events[0].pid or 0)
+    assert wait_for(lambda: not any(is_alive(p) for p in pids), 5), [p for p in pids if is_alive(p)]
+
+
+def test_parallelism_bounds_concurrent_tasks(site: Site, make_executor: MakeExecutor) -> None:
+    executor = make_executor("local", parallelism=2)
+    workloads = [site.workload(f"slot_{i}") for i in range(6)]
+
+    for workload in workloads:
+        executor.submit(workload)
+    assert executor.running() == {w.key for w in workloads}  # queued ones count as running
+    events = collect(executor, [w.key for w in workloads])
+
+    assert all(final(e).state == "success" for e in events.values())
+    assert _max_overlap(site.dags / "slots.log") == 2
+
+
+def test_sequential_runs_one_at_a_time(site: Site, make_executor: MakeExecutor) -> None:
+    executor = make_executor("sequential")
+
+    run_all(executor, [site.workload(f"slot_{i}") for i in range(3)])
+
+    assert _max_overlap(site.dags / "slots.log") == 1
+
+
+def _max_overlap(path: Path) -> int:
+    marks = sorted(
+        (float(t), 1 if kind == "start" else -1)
+        for kind, t in (line.split() for line in path.read_text().splitlines())
+    )
+    current = peak = 0
+    for _, delta in marks:
+        current += delta
+        peak = max(peak, current)
+    return peak
+
+
+def test_the_runner_imports_a_dag_file_once_and_again_when_it_changes(
+    site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor("local")
+    assert isinstance(executor, LocalExecutor)
+
+    run_all(executor, [site.workload("noop", run_id=f"run_{i}") for i in range(5)])
+    assert site.imports() == [str(executor.runner_pid)]
+
+    stat = site.fileloc.stat()
+    os.utime(site.fileloc, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    run_all(executor, [site.workload("noop", run_id="after_change")])
+    assert site.imports() == [str(executor.runner_pid)] * 2
+
+
+def test_a_broken_dag_file_fails_the_attempt_with_its_traceback(
+    site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor("local")
+    site.fileloc.write_text("from tradewind.dag import DAG\nraise RuntimeError('broken dag file')\n")
+    workload = site.workload("noop", max_tries=1)
+
+    event = final(run_all(executor, [workload])[workload.key])
+
+    assert (event.state, event.error) == ("up_for_retry", "RuntimeError: broken dag file")
+    assert "RuntimeError: broken dag file" in site.log_of(workload)
+
+
+def test_if_the_runner_dies_its_tasks_are_reported_and_killed(
+    site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor("local")
+    assert isinstance(executor, LocalExecutor)
+    workload = site.workload("write_pid", max_tries=1)
+    executor.submit(workload)
+    assert wait_for(lambda: (site.dags / "task.pid").exists())
+    task_pid = int((site.dags / "task.pid").read_text())
+
+    os.kill(executor.runner_pid or 0, signal.SIGKILL)
+    event = final(collect(executor, [workload.key])[workload.key])
+
+    assert event.state == "up_for_retry" and "runner died" in (event.error or "")
+    assert wait_for(lambda: not is_alive(task_pid), 5)
+    after = site.workload("noop")
+    assert final(run_all(executor, [after])[after.key]).state == "success"  # a new runner took over
+
+
+def test_stop_without_wait_terminates_and_reports_running_tasks(
+    site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor("local")
+    workload = site.workload("write_pid")
+    executor.submit(workload)
+    assert wait_for(lambda: (site.dags / "task.pid").exists())
+    task_pid = int((site.dags / "task.pid").read_text())
+
+    executor.stop(wait=False)
+
+    finals = [e for e in executor.events() if e.state != "running"]
+    assert [(e.key, e.state) for e in finals] == [(workload.key, "failed")]
+    assert "shutting down" in (finals[0].error or "")
+    assert not is_alive(task_pid)
+
+
+def test_stop_with_wait_lets_running_tasks_finish(site: Site, make_executor: MakeExecutor) -> None:
+    executor = make_executor("local")
+    workload = site.workload("slot_0")
+    executor.submit(workload)
+    assert wait_for(lambda: (site.dags / "slots.log").exists())
+
+    executor.stop(wait=True)
+
+    assert [e.state for e in executor.events()] == ["running", "success"]
+
+
+def test_an_instance_never_runs_twice_at_once(site: Site, make_executor: MakeExecutor) -> None:
+    first, second = make_executor("local"), make_executor("local")
+    try1, try2 = site.workload("slot_0"), site.workload("slot_0", try_number=2)
+
+    first.submit(try1)
+    second.submit(try2)
+    collect(first, [try1.key])
+    collect(second, [try2.key])
+
+    assert _max_overlap(site.dags / "slots.log") == 1
+
+
+OWNER = textwrap.dedent(
+    """
+    import sys, time
+    from tradewind.executors import stop_on_signals
+    from tradewind.executors.local import LocalExecutor
+    sys.path.insert(0, {tests!r})
+    from executors.conftest import Site
+    site = Site(__import__("pathlib").Path({root!r}))
+    executor = LocalExecutor(lock_dir=site.locks, dags_folder=site.dags, kill_grace=1.0)
+    executor.start()
+    executor.submit(site.workload({task!r}))
+    with stop_on_signals(executor):
+        while True:
+            executor.wait(1.0)
+            for event in executor.events():
+                print(event.state, event.pid, flush=True)
+    """
+)
+
+
+def _start_owner(site: Site, task_id: str) -> subprocess.Popen[str]:
+    code = OWNER.format(tests=str(Path(__file__).parent.parent), root=str(site.root), task=task_id)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def test_when_the_owner_dies_running_tasks_die(site: Site) -> None:
+    owner = _start_owner(site, "bash_tree")
+    try:
+        assert owner.stdout is not None
+        state, pid = owner.stdout.readline().split()
+        assert state == "running"
+        pids_file = site.dags / "tree.pids"
+        assert wait_for(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 3)
+        pids = [int(pid), *(int(p) for p in pids_file.read_text().split())]
+        assert all(is_alive(p) for p in pids)
+
+        owner.kill()
+
+        assert wait_for(lambda: not any(is_alive(p) for p in pids), 5), [p for p in pids if is_alive(p)]
+    finally:
+        owner.kill()
+        owner.wait()
+
+
+def test_sigterm_to_the_owner_stops_the_executor_gracefully(site: Site) -> None:
+    owner = _start_owner(site, "write_pid")
+    try:
+        assert owner.stdout is not None
+        state, pid = owner.stdout.readline().split()
+        assert state == "running"
+
+        owner.send_signal(signal.SIGTERM)
+        owner.wait(timeout=10)
+
+        assert owner.returncode != 0  # ShutdownRequested ended the owner's loop
+        assert wait_for(lambda: not is_alive(int(pid)), 2)
+    finally:
+        owner.kill()
+        owner.wait()
+
+
+def test_events_are_small_pickles_not_json_of_everything(site: Site, make_executor: MakeExecutor) -> None:
+    executor = make_executor("local")
+    workload = site.workload("push")
+
+    event = final(run_all(executor, [workload])[workload.key])
+
+    assert json.loads(dict(event.xcoms)["return_value"]) == [1, 2, 3]

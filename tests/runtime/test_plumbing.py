@@ -1,0 +1,111 @@
+"""The small pieces: message framing, log paths, the instance lock, the DAG cache, log capture."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tradewind.errors import DagNotFound
+from tradewind.executors.base import TaskEvent, TaskKey, log_path_for
+from tradewind.runtime.dags import DagCache, DagImportTimeout
+from tradewind.runtime.locks import instance_lock, lock_offset
+from tradewind.runtime.logs import output_to
+from tradewind.runtime.wire import FrameReader, StopCommand, encode
+
+KEY = TaskKey("d", "t", "r", 1)
+
+
+def test_frames_survive_any_chunking() -> None:
+    messages = [
+        StopCommand(terminate=True),
+        TaskEvent(KEY, "success", datetime.now(UTC), xcoms=(("k", b"x" * 70_000),)),
+    ]
+    data = b"".join(encode(m) for m in messages)
+    reader = FrameReader()
+
+    received = [m for i in range(0, len(data), 777) for m in reader.feed(data[i : i + 777])]
+
+    assert received == messages
+    assert list(reader.feed(b"")) == []
+
+
+def test_log_path_layout_and_unsafe_ids(tmp_path: Path) -> None:
+    assert log_path_for(tmp_path, TaskKey("d", "t", "manual__2024-01-01T00:00:00+00:00", 3)) == (
+        tmp_path / "d" / "manual__2024-01-01T00:00:00+00:00" / "t" / "3.log"
+    )
+    assert (
+        log_path_for(tmp_path, TaskKey("d", "t", "../../etc", 1))
+        == tmp_path / "d" / ".._.._etc" / "t" / "1.log"
+    )
+    assert log_path_for(tmp_path, TaskKey("d", "t", "..", 1)).parent.parent.name == "_.."
+
+
+def test_the_instance_lock_excludes_other_processes_until_release(tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    other_try = TaskKey("d", "t", "r", 2)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        with instance_lock(tmp_path, KEY):
+            marks.write_text("held")
+            time.sleep(0.5)
+        os._exit(0)
+    while not marks.exists():
+        time.sleep(0.01)
+    waited: list[bool] = []
+    started = time.monotonic()
+
+    with instance_lock(tmp_path, other_try, on_wait=lambda: waited.append(True)):
+        held_for = time.monotonic() - started
+
+    os.waitpid(pid, 0)
+    assert waited == [True] and held_for > 0.3
+
+
+def test_different_instances_do_not_contend(tmp_path: Path) -> None:
+    assert lock_offset(KEY) == lock_offset(TaskKey("d", "t", "r", 9))
+    assert lock_offset(KEY) != lock_offset(TaskKey("d", "t2", "r", 1))
+    with instance_lock(tmp_path, KEY), instance_lock(tmp_path, TaskKey("d", "t2", "r", 1)):
+        pass
+
+
+def test_dag_cache_imports_once_and_again_after_a_change(tmp_path: Path) -> None:
+    path = tmp_path / "one_dag.py"
+    path.write_text("from tradewind.dag import DAG\ndag = DAG('one', schedule=None)\n")
+    cache = DagCache()
+
+    first = cache.get_dag(str(path), "one")
+    assert cache.get_dag(str(path), "one") is first and cache.imports == 1
+    path.write_text("from tradewind.dag import DAG\ndag = DAG('one', schedule=None, description='v2')\n")
+    assert cache.get_dag(str(path), "one").description == "v2" and cache.imports == 2
+    with pytest.raises(DagNotFound):
+        cache.get_dag(str(path), "other")
+
+
+def test_dag_cache_limits_import_time(tmp_path: Path) -> None:
+    path = tmp_path / "slow_dag.py"
+    path.write_text("import time\ntime.sleep(5)\n")
+
+    with pytest.raises(DagImportTimeout):
+        DagCache(import_timeout=0.2).get_dag(str(path), "x")
+
+
+def test_output_to_captures_fds_and_streams_then_restores(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "a" / "b.log"
+
+    with output_to(str(log)):
+        print("via print")
+        os.write(1, b"via fd 1\n")
+        os.write(2, b"via fd 2\n")
+        sys.stderr.write("via stderr\n")
+    print("after")
+
+    text = log.read_text()
+    assert all(s in text for s in ("via print", "via fd 1", "via fd 2", "via stderr"))
+    assert "after" in capfd.readouterr().out
