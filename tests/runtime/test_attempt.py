@@ -264,3 +264,17 @@ def test_interrupts_meant_for_the_caller_are_not_task_failures(exc: type[BaseExc
 
     with pytest.raises(exc):
         attempt(dag, "t")
+
+
+def test_get_current_context_works_inside_a_running_task() -> None:
+    from tradewind.dag import get_current_context
+
+    dag = make_dag()
+
+    def look() -> str:
+        return str(get_current_context()["run_id"])
+
+    PythonOperator(task_id="look", python_callable=look, dag=dag)
+    event = attempt(dag, "look")
+    assert event.state == "success"
+    assert returned(event) == RUN_ID

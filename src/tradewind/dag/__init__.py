@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tradewind.dag.baseoperator import BaseOperator
 from tradewind.dag.branching import BranchDecision
-from tradewind.dag.context import Context, build_context
+from tradewind.dag.context import Context, build_context, get_current_context
 from tradewind.dag.dag import DAG
 from tradewind.dag.decorators import dag, task
 from tradewind.dag.operators import (
@@ -52,6 +52,7 @@ __all__ = [
     "chain",
     "cross_downstream",
     "dag",
+    "get_current_context",
     "parse_schedule",
     "parse_schedule_summary",
     "task",

@@ -6,6 +6,8 @@ result to ``task.render_template_fields(context)`` and then ``task.execute(conte
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
@@ -180,3 +182,23 @@ def merge_params(
     for key, value in given.items():
         merged.setdefault(key, value)
     return merged
+
+
+_CURRENT: list[dict[str, Any]] = []
+
+
+@contextmanager
+def set_current_context(context: dict[str, Any]) -> Iterator[None]:
+    """Make ``context`` what :func:`get_current_context` returns while a task runs."""
+    _CURRENT.append(context)
+    try:
+        yield
+    finally:
+        _CURRENT.pop()
+
+
+def get_current_context() -> dict[str, Any]:
+    """The running task's context, for code that cannot take it as an argument (as in Airflow 2)."""
+    if not _CURRENT:
+        raise RuntimeError("get_current_context() can only be called while a task is running")
+    return _CURRENT[-1]

@@ -25,7 +25,7 @@ import contextlib
 import copy
 import logging
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
@@ -164,14 +164,10 @@ def _build_context(
 
 @contextlib.contextmanager
 def _current_context(context: dict[str, Any]) -> Iterator[None]:
-    """Make ``get_current_context()`` return ``context`` while the task runs, if the dag package offers it."""
-    from tradewind.dag import context as module
+    """Make ``get_current_context()`` return ``context`` while the task runs."""
+    from tradewind.dag.context import set_current_context
 
-    setter: Callable[[dict[str, Any]], Any] | None = getattr(module, "set_current_context", None)
-    if setter is None:
-        yield
-        return
-    with setter(context):
+    with set_current_context(context):
         yield
 
 
