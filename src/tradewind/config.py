@@ -277,8 +277,12 @@ def _mask_url(secret: str) -> str:
     return value if sep else ("***" if value else "")
 
 
-def default_config_text() -> str:
-    """The commented template written by ``db init`` when no file exists."""
+def default_config_text(settings: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The commented template written by ``db init`` when no file exists.
+
+    ``settings`` are written as live (uncommented) values, e.g. the auth backend standalone picks.
+    """
+    settings = settings or {}
     lines = [
         "# Tradewind configuration. Uncomment a line to change its value.",
         "# Every value can also be set with TRADEWIND__<SECTION>__<KEY>.",
@@ -286,15 +290,19 @@ def default_config_text() -> str:
     ]
     for section, cls in SECTIONS.items():
         lines.append(f"[{section}]")
-        lines.extend(f"# {f.name} = {f.default}" for f in fields(cls))
+        chosen = settings.get(section, {})
+        lines.extend(
+            f"{f.name} = {chosen[f.name]}" if f.name in chosen else f"# {f.name} = {f.default}"
+            for f in fields(cls)
+        )
         lines.append("")
     return "\n".join(lines)
 
 
-def write_default_config(path: Path) -> bool:
+def write_default_config(path: Path, settings: Mapping[str, Mapping[str, str]] | None = None) -> bool:
     """Create the config file if it is missing; return whether it was written."""
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(default_config_text(), encoding="utf-8")
+    path.write_text(default_config_text(settings), encoding="utf-8")
     return True
