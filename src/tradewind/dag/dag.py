@@ -18,7 +18,14 @@ import jinja2
 from tradewind.dag import _stack
 from tradewind.dag._sites import Site, located, user_site
 from tradewind.dag.ids import validate_id
-from tradewind.dag.schedules import RunInfo, Schedule, as_utc, load_timezone, parse_schedule, timezone_name
+from tradewind.dag.schedules import (
+    Schedule,
+    ScheduledDag,
+    as_utc,
+    load_timezone,
+    parse_schedule,
+    timezone_name,
+)
 from tradewind.dag.taskgroup import TaskGroup
 from tradewind.dag.templating import make_jinja_env
 from tradewind.dag.trigger_rules import WeightRule
@@ -53,7 +60,7 @@ _IGNORED_ARGS = frozenset(
 )
 
 
-class DAG:
+class DAG(ScheduledDag):
     """A workflow: tasks, their dependencies, and when to run them.
 
     ``schedule`` takes a cron string, a preset (``@daily``...), a ``timedelta`` or None
@@ -306,31 +313,14 @@ class DAG:
         others = self.relatives(task_id, upstream=task.weight_rule == WeightRule.UPSTREAM)
         return task.priority_weight + sum(self.task_dict[i].priority_weight for i in others)
 
-    # --- schedule -----------------------------------------------------------------
+    # --- schedule (next_run_after, data_interval_for, runs_between: see ScheduledDag) ---
 
-    def next_run_after(self, last_logical_date: datetime | None, *, now: datetime) -> RunInfo | None:
-        """The next scheduled run after ``last_logical_date`` (see Schedule.next_run_after)."""
-        return self.timetable.next_run_after(
-            last_logical_date,
-            start_date=self._schedule_start(),
-            end_date=self.end_date,
-            catchup=self.catchup,
-            now=now,
-            tz=self.timezone,
-        )
+    @property
+    def schedule_tz(self) -> tzinfo:
+        return self.timezone
 
-    def _schedule_start(self) -> datetime | None:
-        if self.start_date is not None:
-            return self.start_date
-        starts = [t.start_date for t in self.task_dict.values() if t.start_date is not None]
-        return min(starts) if starts else None
-
-    def data_interval_for(self, logical_date: datetime) -> RunInfo:
-        """The data interval of a manual run at ``logical_date``."""
-        return self.timetable.data_interval_for(logical_date, self.timezone)
-
-    def runs_between(self, start: datetime, end: datetime) -> list[RunInfo]:
-        return self.timetable.runs_between(start, end, self.timezone)
+    def task_start_dates(self) -> Iterable[datetime | None]:
+        return (t.start_date for t in self.task_dict.values())
 
     # --- templating and context ---------------------------------------------------
 

@@ -16,8 +16,10 @@ Inputs may be naive (taken as UTC), aware stdlib datetimes, or pendulum DateTime
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -387,3 +389,55 @@ def timezone_name(tz: tzinfo) -> str:
     sign = "-" if offset < timedelta(0) else "+"
     minutes = abs(int(offset.total_seconds())) // 60
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+class _Schedulable(Protocol):
+    @property
+    def timetable(self) -> Schedule: ...
+    @property
+    def start_date(self) -> datetime | None: ...
+    @property
+    def end_date(self) -> datetime | None: ...
+    @property
+    def catchup(self) -> bool: ...
+    @property
+    def schedule_tz(self) -> tzinfo: ...
+    def task_start_dates(self) -> Iterable[datetime | None]: ...
+
+
+class ScheduledDag:
+    """Schedule questions a DAG answers the same way whether it is live or deserialized.
+
+    A subclass provides ``timetable``, ``start_date``, ``end_date``, ``catchup``,
+    ``schedule_tz`` and ``task_start_dates()``.
+    """
+
+    __slots__ = ()
+
+    def next_run_after(
+        self: _Schedulable, last_logical_date: datetime | None, *, now: datetime
+    ) -> RunInfo | None:
+        """The next scheduled run (see :meth:`Schedule.next_run_after`); create it once due."""
+        return self.timetable.next_run_after(
+            last_logical_date,
+            start_date=_schedule_start(self),
+            end_date=self.end_date,
+            catchup=self.catchup,
+            now=now,
+            tz=self.schedule_tz,
+        )
+
+    def data_interval_for(self: _Schedulable, logical_date: datetime) -> RunInfo:
+        """The data interval of a manual run at ``logical_date``."""
+        return self.timetable.data_interval_for(logical_date, self.schedule_tz)
+
+    def runs_between(self: _Schedulable, start: datetime, end: datetime) -> list[RunInfo]:
+        return self.timetable.runs_between(start, end, self.schedule_tz)
+
+
+def _schedule_start(dag: _Schedulable) -> datetime | None:
+    """The DAG's start_date, or else its earliest task start_date, as in Airflow."""
+    if dag.start_date is not None:
+        return dag.start_date
+    starts = [d for d in dag.task_start_dates() if d is not None]
+    return min(starts) if starts else None

@@ -15,10 +15,11 @@ Shape (other components code against these keys)::
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from types import FunctionType, MethodType
@@ -27,7 +28,13 @@ from typing import Any
 from tradewind.dag.baseoperator import BaseOperator, retry_delay_for
 from tradewind.dag.dag import DAG
 from tradewind.dag.params import Param
-from tradewind.dag.schedules import RunInfo, Schedule, load_timezone, parse_schedule_summary, timezone_name
+from tradewind.dag.schedules import (
+    Schedule,
+    ScheduledDag,
+    load_timezone,
+    parse_schedule_summary,
+    timezone_name,
+)
 from tradewind.errors import TaskNotFound
 
 FORMAT_VERSION = 1
@@ -294,7 +301,7 @@ def _deserialize_task(data: Mapping[str, Any]) -> SerializedTask:
 
 
 @dataclass(frozen=True, slots=True)
-class SerializedDag:
+class SerializedDag(ScheduledDag):
     """A DAG as the scheduler and API see it, without importing its file."""
 
     dag_id: str
@@ -344,29 +351,12 @@ class SerializedDag:
     def tzinfo(self) -> tzinfo:
         return load_timezone(self.timezone)
 
-    def next_run_after(self, last_logical_date: datetime | None, *, now: datetime) -> RunInfo | None:
-        """The next scheduled run (see :meth:`Schedule.next_run_after`); create it once due."""
-        return self.timetable.next_run_after(
-            last_logical_date,
-            start_date=self._schedule_start(),
-            end_date=self.end_date,
-            catchup=self.catchup,
-            now=now,
-            tz=self.tzinfo,
-        )
+    @property
+    def schedule_tz(self) -> _dt.tzinfo:
+        return load_timezone(self.timezone)
 
-    def _schedule_start(self) -> datetime | None:
-        if self.start_date is not None:
-            return self.start_date
-        starts = [t.start_date for t in self.tasks if t.start_date is not None]
-        return min(starts) if starts else None
-
-    def data_interval_for(self, logical_date: datetime) -> RunInfo:
-        """The data interval of a manual run at ``logical_date``."""
-        return self.timetable.data_interval_for(logical_date, self.tzinfo)
-
-    def runs_between(self, start: datetime, end: datetime) -> list[RunInfo]:
-        return self.timetable.runs_between(start, end, self.tzinfo)
+    def task_start_dates(self) -> Iterable[datetime | None]:
+        return (t.start_date for t in self.tasks)
 
     def to_dict(self) -> dict[str, Any]:
         """The dict :func:`serialize_dag` produced for the same DAG."""
