@@ -45,8 +45,9 @@ def make_executor(config: Config, *, db: Database | None = None) -> Executor:
 
     Each class receives the keyword arguments its ``__init__`` accepts among:
     ``parallelism``, ``db_url``, ``database`` (``db``, when given), ``max_xcom_size``,
-    ``dags_folder``, ``log_folder`` and ``lock_dir``. Raises PluginError for a path that
-    cannot be imported or does not implement :class:`Executor`.
+    ``dags_folder``, ``log_folder``, ``lock_dir`` and ``config`` (the whole Config, for
+    executors with settings of their own). Raises PluginError for a path that cannot be
+    imported or does not implement :class:`Executor`.
     """
     from tradewind.plugins import load_plugin
     from tradewind.runtime.wire import lock_dir_for
@@ -62,6 +63,7 @@ def make_executor(config: Config, *, db: Database | None = None) -> Executor:
         "dags_folder": config.dags_folder,
         "log_folder": config.log_folder,
         "lock_dir": lock_dir_for(config.home),
+        "config": config,  # executors with settings of their own (CeleryExecutor: [celery])
     }
     executor: Executor = cls(**_accepted(cls, offered))
     return executor

@@ -1,0 +1,208 @@
+"""Benchmark of the CeleryExecutor: the scheduler and two Celery workers as real processes.
+
+``.venv/bin/python benchmarks/bench_celery.py --executor celery [--workers 2] [--concurrency 8]``
+
+Builds a throw-away ``TRADEWIND_HOME`` on a fresh PostgreSQL database (``--postgres``, default
+the local server), starts a private ``redis-server`` on a free port (broker and result
+backend; never the machine's shared one), ``tradewind celery worker`` processes and
+``tradewind scheduler``, then measures, like ``bench_scheduler.py``:
+
+(a) a 100-task chain of no-op Python tasks: trigger to success and the per-hop latency;
+(b) 1,000 independent no-op Python tasks: tasks per second (target >= 200 through Celery).
+
+``--executor local`` runs the same DAGs with the LocalExecutor on the same database, for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+DAGS = """
+from datetime import datetime
+from tradewind.dag import DAG, PythonOperator
+
+START = datetime(2024, 1, 1)
+
+def noop():
+    return None
+
+with DAG("bench_chain", schedule=None, start_date=START) as chain_dag:
+    previous = None
+    for i in range(100):
+        task = PythonOperator(task_id=f"t{i:03d}", python_callable=noop)
+        if previous is not None:
+            previous >> task
+        previous = task
+
+with DAG("bench_fanout", schedule=None, start_date=START, max_active_tasks=1000) as fanout_dag:
+    for i in range(1000):
+        PythonOperator(task_id=f"t{i:04d}", python_callable=noop)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--executor", choices=["celery", "local"], default="celery")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--parallelism", type=int, default=32)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="tradewind-bench-celery-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    redis = database = None
+    try:
+        database = TempDatabase(args.postgres)
+        redis = start_redis(home)
+        write_home(home, args, database.url, redis[1])
+        tradewind(["db", "init"])
+        tradewind(["dags", "reserialize"])
+        from tradewind.config import load_config
+        from tradewind.store import Database
+
+        db = Database(load_config().core.sql_alchemy_conn)
+        if args.executor == "celery":
+            for i in range(args.workers):
+                processes.append(spawn(["celery", "worker", "-c", str(args.concurrency), "-n", f"bench{i}@%h",
+                                        "--log-server-port", "0", "-l", "WARNING"], home / f"worker{i}.log"))  # fmt: skip
+        processes.append(spawn(["scheduler", "--no-parse"], home / "scheduler.log"))
+        time.sleep(4.0)
+        print(f"Tradewind {args.executor} executor benchmark ({args.workers} workers x {args.concurrency}, "
+              f"parallelism {args.parallelism}, PostgreSQL, {os.cpu_count()} CPUs), home {home}")  # fmt: skip
+        bench_chain(db)
+        bench_fanout(db, target=200)
+        db.dispose()
+    finally:
+        for process in reversed(processes):
+            process.send_signal(signal.SIGTERM)
+        for process in reversed(processes):
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if redis is not None:
+            redis[0].terminate()
+            redis[0].wait(10)
+        if database is not None:
+            database.drop()
+
+
+class TempDatabase:
+    def __init__(self, server: str) -> None:
+        from sqlalchemy import create_engine, text
+
+        from tradewind.store import normalize_url
+
+        self._server = normalize_url(server)
+        self._name = f"tw_bench_{uuid.uuid4().hex[:8]}"
+        self._engine = create_engine(self._server, isolation_level="AUTOCOMMIT")
+        self._text = text
+        with self._engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self._name}"'))
+        self.url = self._server.set(database=self._name).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        with self._engine.connect() as conn:
+            conn.execute(self._text(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)'))
+        self._engine.dispose()
+
+
+def start_redis(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    if shutil.which("redis-server") is None:
+        raise SystemExit("redis-server is not installed")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--dir", str(home)], stdout=subprocess.DEVNULL)  # fmt: skip
+    for _ in range(100):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    return process, f"redis://127.0.0.1:{port}"
+
+
+def write_home(home: Path, args: Any, db_url: str, redis_url: str) -> None:
+    os.environ["TRADEWIND_HOME"] = str(home)
+    (home / "dags").mkdir()
+    (home / "dags" / "bench_dags.py").write_text(DAGS)
+    executor = "CeleryExecutor" if args.executor == "celery" else "LocalExecutor"
+    (home / "tradewind.cfg").write_text(
+        f"[core]\nload_examples = False\nexecutor = {executor}\nparallelism = {args.parallelism}\n"
+        f"sql_alchemy_conn = {db_url}\n[scheduler]\ndag_dir_list_interval = 3600\n"
+        f"[celery]\nbroker_url = {redis_url}/0\nresult_backend = {redis_url}/1\n"
+        f"worker_concurrency = {args.concurrency}\n[logging]\nlogging_level = WARNING\n"
+    )
+
+
+def tradewind(args: list[str]) -> None:
+    subprocess.run([sys.executable, "-m", "tradewind", *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tradewind", *args], stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def trigger(db: Any, dag_id: str, run_id: str) -> None:
+    now = datetime.now(UTC)
+    with db.transaction() as store:
+        data = store.serialized_dag(dag_id)
+        store.create_dag_run(data, run_id=run_id, execution_date=now, run_type="manual", now=now,
+                             external_trigger=True)  # fmt: skip
+
+
+def wait_run(db: Any, dag_id: str, run_id: str, timeout: float = 300) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.transaction(write=False) as store:
+            run = store.find_dag_run(dag_id, run_id=run_id)
+        if run is not None and run.state in ("success", "failed"):
+            if run.state != "success":
+                raise SystemExit(f"{dag_id}: run failed")
+            return run
+        time.sleep(0.05)
+    raise SystemExit(f"{dag_id}: timed out")
+
+
+def bench_chain(db: Any) -> None:
+    trigger(db, "bench_chain", "r1")
+    run = wait_run(db, "bench_chain", "r1")
+    with db.transaction(write=False) as store:
+        tis = {ti.task_id: ti for ti in store.task_instances("bench_chain", "r1")}
+    hops = [
+        (tis[f"t{i + 1:03d}"].start_date - tis[f"t{i:03d}"].end_date).total_seconds() * 1000
+        for i in range(99)
+    ]
+    print(f"(a) 100-task chain: trigger to success {(run.end_date - run.queued_at).total_seconds():.2f} s; "
+          f"per hop median {statistics.median(hops):.1f} ms, p90 {statistics.quantiles(hops, n=10)[-1]:.1f} ms")  # fmt: skip
+
+
+def bench_fanout(db: Any, *, target: float) -> None:
+    trigger(db, "bench_fanout", "r1")
+    run = wait_run(db, "bench_fanout", "r1")
+    elapsed = (run.end_date - run.queued_at).total_seconds()
+    rate = 1000 / elapsed
+    print(f"(b) 1,000 no-op Python tasks (fan-out): {elapsed:.2f} s trigger to success, {rate:,.0f} tasks/s "
+          f"[target >= {target:,.0f}: {'OK' if rate >= target else 'MISSED'}]")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

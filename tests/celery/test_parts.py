@@ -1,0 +1,70 @@
+"""The pure parts: message round trips, task ids, the log server's path safety."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tradewind.celery_worker.logserver import LogServer, resolve_log
+from tradewind.celery_worker.messages import (
+    event_from_dict,
+    event_to_dict,
+    task_id_for,
+    workload_from_dict,
+    workload_to_dict,
+)
+from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
+
+KEY = TaskKey("dag", "task", "manual__2024-01-01T00:00:00+00:00", 2)
+WHEN = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_a_workload_survives_the_trip_through_json() -> None:
+    import json
+
+    workload = TaskWorkload(KEY, "/dags/d.py", WHEN, WHEN, WHEN, "manual", True, {"a": [1]}, 3, 2.5, "q", 7,
+                            "/logs/x.log", "pool_a")  # fmt: skip
+    assert workload_from_dict(json.loads(json.dumps(workload_to_dict(workload)))) == workload
+
+
+def test_an_event_survives_the_trip_through_json() -> None:
+    import json
+
+    event = TaskEvent(KEY, "success", WHEN, 12, "host", ((b"return_value"[:6].decode(), b'{"x":"\\u00e9"}'),),
+                      ("skip_me",), None)  # fmt: skip
+    assert event_from_dict(json.loads(json.dumps(event_to_dict(event, started_at=WHEN)))) == event
+
+
+def test_task_ids_are_stable_per_attempt_and_namespace() -> None:
+    assert task_id_for(KEY, "db1") == task_id_for(KEY, "db1")
+    assert task_id_for(KEY, "db1") != task_id_for(KEY, "db2")
+    assert task_id_for(KEY, "db1") != task_id_for(TaskKey("dag", "task", KEY.run_id, 3), "db1")
+
+
+def test_the_log_server_serves_logs_and_nothing_else(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    (logs / "d" / "r" / "t").mkdir(parents=True)
+    (logs / "d" / "r" / "t" / "1.log").write_text("hello\n")
+    (tmp_path / "secret.log").write_text("no")
+    (logs / "d" / "r" / "t" / "2.log").symlink_to(tmp_path / "secret.log")
+    assert resolve_log(logs, "/log/d/r/t/1.log") == (logs / "d" / "r" / "t" / "1.log").resolve()
+    for bad in ("/log/../secret.log", "/log/d/r/t/2.log", "/log/d/r/t/%2e%2e/%2e%2e/%2e%2e/../secret.log",
+                "/log/d/r/t/3.log", "/etc/passwd", "/log/d/r/t"):  # fmt: skip
+        assert resolve_log(logs, bad) is None, bad
+
+    server = LogServer(logs, "127.0.0.1", 0)
+    server.start()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        with urllib.request.urlopen(f"{base}/log/d/r/t/1.log", timeout=5) as response:
+            assert response.read() == b"hello\n"
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"{base}/log/../secret.log", timeout=5)
+        assert info.value.code == 404
+        info.value.close()
+    finally:
+        server.stop()
