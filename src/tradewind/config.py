@@ -80,6 +80,8 @@ class SchedulerConfig:
 class LoggingConfig:
     base_log_folder: str = "{TRADEWIND_HOME}/logs"
     logging_level: str = "INFO"
+    # Shared by Celery workers (which serve their task logs) and readers; empty: no log server.
+    log_server_secret: Secret = Secret("")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class CeleryConfig:
     worker_concurrency: int = 8
     default_queue: str = "default"
     visibility_timeout: int = 21600
+    worker_log_server_port: int = 8793
 
 
 @dataclass(frozen=True, slots=True)

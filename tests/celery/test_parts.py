@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tradewind.celery_worker.logserver import LogServer, resolve_log
+from tradewind.celery_worker.logserver import LogServer, fetch_log, is_authorized, resolve_log, sign
 from tradewind.celery_worker.messages import (
     event_from_dict,
     event_to_dict,
@@ -56,15 +57,36 @@ def test_the_log_server_serves_logs_and_nothing_else(tmp_path: Path) -> None:
                 "/log/d/r/t/3.log", "/etc/passwd", "/log/d/r/t"):  # fmt: skip
         assert resolve_log(logs, bad) is None, bad
 
-    server = LogServer(logs, "127.0.0.1", 0)
+    server = LogServer(logs, "127.0.0.1", 0, secret="s3cret")
     server.start()
     try:
+        assert fetch_log("127.0.0.1", server.port, "d/r/t/1.log", "s3cret") == "hello\n"
+        assert fetch_log("127.0.0.1", server.port, "d/r/t/3.log", "s3cret") is None
         base = f"http://127.0.0.1:{server.port}"
-        with urllib.request.urlopen(f"{base}/log/d/r/t/1.log", timeout=5) as response:
-            assert response.read() == b"hello\n"
-        with pytest.raises(urllib.error.HTTPError) as info:
-            urllib.request.urlopen(f"{base}/log/../secret.log", timeout=5)
-        assert info.value.code == 404
-        info.value.close()
+        for header in (None, "Bearer nope", f"Bearer {sign('/log/d/r/t/1.log', 'other')}",
+                       f"Bearer {sign('/log/d/r/t/2.log', 's3cret')}",  # signed for another path
+                       f"Bearer {sign('/log/d/r/t/1.log', 's3cret', now=time.time() - 120)}"):  # fmt: skip
+            request = urllib.request.Request(f"{base}/log/d/r/t/1.log")
+            if header:
+                request.add_header("Authorization", header)
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(request, timeout=5)
+            assert info.value.code == 403, header
+            info.value.close()
+        with pytest.raises(OSError, match="answered 403"):
+            fetch_log("127.0.0.1", server.port, "d/r/t/1.log", "wrong")
     finally:
         server.stop()
+
+
+def test_the_log_server_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="log_server_secret"):
+        LogServer(tmp_path, "127.0.0.1", 0, secret="")
+
+
+def test_tokens_are_path_bound_and_expire() -> None:
+    token = sign("/log/a.log", "k", now=1000.0)
+    assert is_authorized(f"Bearer {token}", "/log/a.log", "k", now=1000.0)
+    assert not is_authorized(f"Bearer {token}", "/log/b.log", "k", now=1000.0)
+    assert not is_authorized(f"Bearer {token}", "/log/a.log", "k", now=1000.0 + 61)
+    assert not is_authorized(f"Bearer {token}", "/log/a.log", "", now=1000.0)

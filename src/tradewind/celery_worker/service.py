@@ -125,13 +125,21 @@ class WorkerService:
         self._slots = TaskSlots(executor)
         self._slots.start()
         self._heartbeat.start()
-        if self.options.log_server_port:
-            from tradewind.celery_worker.logserver import LogServer
-
-            self._log_server = LogServer(config.log_folder, self.options.log_server_host,
-                                         self.options.log_server_port)  # fmt: skip
-            self._log_server.start()
+        self._start_log_server(config)
         log.info("Tradewind worker job %s started on %s", self.job_id, self.options.hostname)
+
+    def _start_log_server(self, config: Config) -> None:
+        from tradewind.celery_worker.logserver import LogServer
+
+        secret = str.__str__(config.logging.log_server_secret)
+        if not self.options.log_server_port:
+            return
+        if not secret:
+            log.warning("Not serving task logs: set [logging] log_server_secret on workers and readers")
+            return
+        self._log_server = LogServer(config.log_folder, self.options.log_server_host,
+                                     self.options.log_server_port, secret=secret)  # fmt: skip
+        self._log_server.start()
 
     def stop(self) -> None:
         """End running attempts (they are reported), the heartbeat and the job row."""

@@ -9,8 +9,6 @@ import click
 
 from tradewind.cli.env import Env, pass_env
 
-DEFAULT_LOG_SERVER_PORT = 8793
-
 
 @click.group("celery")
 def command() -> None:
@@ -27,8 +25,9 @@ def command() -> None:
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=None,
               help="Attempts run at once (default: [celery] worker_concurrency).")  # fmt: skip
 @click.option("--name", "-n", default=None, help="Celery node name (default: tradewind-<pid>@<host>).")
-@click.option("--log-server-port", type=click.IntRange(min=0, max=65535), default=DEFAULT_LOG_SERVER_PORT,
-              show_default=True, help="Serve task logs over HTTP on this port; 0 turns it off.")  # fmt: skip
+@click.option("--log-server-port", type=click.IntRange(min=0, max=65535), default=None,
+              help="Serve task logs over HTTP on this port; 0 turns it off "
+                   "(default: [celery] worker_log_server_port; needs [logging] log_server_secret).")  # fmt: skip
 @click.option("--loglevel", "-l", default="INFO", show_default=True, help="Celery's log level.")
 @pass_env
 def worker(
@@ -36,7 +35,7 @@ def worker(
     queues: str | None,
     concurrency: int | None,
     name: str | None,
-    log_server_port: int,
+    log_server_port: int | None,
     loglevel: str,
 ) -> None:
     """Consume task attempts from QUEUES and run them like the LocalExecutor does.
@@ -48,7 +47,8 @@ def worker(
     from tradewind.celery_worker.service import install_worker_hooks
 
     config = env.config
-    app = install_worker_hooks(make_celery_app(config), log_server_port=log_server_port)
+    port = config.celery.worker_log_server_port if log_server_port is None else log_server_port
+    app = install_worker_hooks(make_celery_app(config), log_server_port=port)
     consume = queues or config.celery.default_queue
     argv = [
         "worker", "--pool", "threads",

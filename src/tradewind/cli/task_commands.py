@@ -7,6 +7,7 @@ into ``dags``. The test commands import the DAG file in this process and record 
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,17 +92,46 @@ def dags_test(env: Env, dag_id: str, execution_date: str | None, conf_text: str 
 def tasks_logs(
     env: Env, dag_id: str, task_id: str, execution_date_or_run_id: str, try_number: int | None
 ) -> None:
-    """Print the log of a task instance's try."""
+    """Print the log of a task instance's try.
+
+    A log written on another machine (a Celery worker) is fetched from that worker's log
+    server, which needs the same ``[logging] log_server_secret`` here and there.
+    """
     from tradewind.errors import TaskInstanceNotFound
     from tradewind.executors.base import TaskKey, log_path_for
 
     run_id = _resolve_run_id(env, dag_id, execution_date_or_run_id)
     folder = log_path_for(env.config.log_folder, TaskKey(dag_id, task_id, run_id, 1)).parent
-    number = try_number if try_number is not None else _latest_try(folder)
+    with env.db.transaction(write=False) as store:
+        ti = store.find_task_instance(dag_id, run_id, task_id)
+    local = sorted(int(p.stem) for p in folder.glob("*.log") if p.stem.isdigit())
+    number = try_number if try_number is not None else max([*local, ti.try_number if ti else 1, 1])
     path = folder / f"{number}.log"
-    if not path.is_file():
+    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+    if text is None and ti is not None and ti.hostname:
+        text = _remote_log(env, ti.hostname, path)
+    if text is None and try_number is None and local:  # the newest try has not logged yet
+        number, path = local[-1], folder / f"{local[-1]}.log"
+        text = path.read_text(encoding="utf-8", errors="replace")
+    if text is None:
         raise TaskInstanceNotFound(f"No log for try {number} of {dag_id}.{task_id} in run {run_id} ({path})")
-    click.echo(path.read_text(encoding="utf-8", errors="replace"), nl=False)
+    click.echo(text, nl=False)
+
+
+def _remote_log(env: Env, hostname: str, path: Path) -> str | None:
+    """The log from the worker that ran the try, if this machine may ask for it."""
+    from tradewind.celery_worker.logserver import fetch_log
+    from tradewind.errors import ConnectionFailed
+
+    secret = str.__str__(env.config.logging.log_server_secret)
+    port = env.config.celery.worker_log_server_port
+    if not secret or not port or hostname == socket.gethostname():
+        return None
+    relative = path.relative_to(env.config.log_folder).as_posix()
+    try:
+        return fetch_log(hostname, port, relative, secret)
+    except OSError as exc:
+        raise ConnectionFailed(f"Cannot fetch the log from {hostname}:{port}: {exc}") from None
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -178,11 +208,6 @@ def _resolve_run_id(env: Env, dag_id: str, value: str) -> str:
     if run is None:
         raise DagRunNotFound(f"DagRun for {dag_id} with run_id or execution_date of {value!r} not found")
     return run.run_id
-
-
-def _latest_try(folder: Path) -> int:
-    tries = [int(p.stem) for p in folder.glob("*.log") if p.stem.isdigit()]
-    return max(tries, default=1)
 
 
 def _echo_outcome(outcome: TaskOutcome) -> None:
