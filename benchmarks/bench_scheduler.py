@@ -16,11 +16,19 @@ the API does (a queued run row), and reads timings from the database:
 
 Targets (2 cores): (a) median hop < 10 ms, (b) >= 500 tasks/s, (c) >= 3,000 tasks/s,
 (e) < 15 ms per task, idle scheduler + webserver < 150 MiB.
+
+Several schedulers: ``--database postgresql://postgres@127.0.0.1:5432/postgres --schedulers 2``
+runs the same benchmarks against a fresh PostgreSQL database (created next to the one the
+URL names, dropped afterwards) with that many scheduler processes, each with its own
+LocalExecutor. ``--compare-ha URL`` runs SQLite with one scheduler, then PostgreSQL with one
+and with two, and prints the figures side by side.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -77,13 +85,79 @@ DAGS = textwrap.dedent(
 MIB = 1024 * 1024
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", help="a PostgreSQL URL (default: SQLite in a throw-away home)")
+    parser.add_argument("--schedulers", type=int, default=1, help="scheduler processes (PostgreSQL for > 1)")
+    parser.add_argument("--compare-ha", metavar="URL", help="SQLite x1, then PostgreSQL URL x1 and x2")
+    args = parser.parse_args(argv)
+    if args.compare_ha:
+        compare(args.compare_ha)
+        return
+    if args.database is None:
+        bench(None, args.schedulers)
+        return
+    with scratch_database(args.database) as url:
+        bench(url, args.schedulers)
+
+
+def compare(url: str) -> None:
+    """Run the benchmark in three configurations (fresh processes) and tabulate the main figures."""
+    configs = [("SQLite, 1 scheduler", []), ("PostgreSQL, 1 scheduler", ["--database", url]),
+               ("PostgreSQL, 2 schedulers", ["--database", url, "--schedulers", "2"])]  # fmt: skip
+    rows = []
+    for title, extra in configs:
+        out = subprocess.run(
+            [sys.executable, __file__, *extra], check=True, capture_output=True, text=True
+        ).stdout
+        print(f"== {title}\n{out}")
+        rows.append((title, _figures(out)))
+    print(f"{'':26} {'hop median':>11} {'python t/s':>11} {'empty t/s':>10} {'100x10 t/s':>11}")
+    for title, figures in rows:
+        print(f"{title:26} " + " ".join(f"{figures.get(k, '?'):>{w}}" for k, w in
+                                        (("hop", 11), ("python", 11), ("empty", 10), ("runs", 11))))  # fmt: skip
+
+
+def _figures(output: str) -> dict[str, str]:
+    patterns = {"hop": r"per hop median ([\d.]+ ms)", "python": r"\(b\).* ([\d,]+) tasks/s",
+                "empty": r"\(c\).* ([\d,]+) tasks/s", "runs": r"\(d\).*\(([\d,]+) tasks/s\)"}  # fmt: skip
+    found = {key: re.search(pattern, output) for key, pattern in patterns.items()}
+    return {key: match.group(1) for key, match in found.items() if match}
+
+
+class scratch_database:
+    """A fresh PostgreSQL database on the server ``url`` names; dropped on exit."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self._server = make_url(url).set(drivername="postgresql+psycopg")
+        self._name = f"tradewind_bench_{os.getpid()}"
+
+    def _execute(self, sql: str) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self._server, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+        engine.dispose()
+
+    def __enter__(self) -> str:
+        self._execute(f'CREATE DATABASE "{self._name}"')
+        return self._server.set(database=self._name).render_as_string(hide_password=False)
+
+    def __exit__(self, *exc: object) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
+
+
+def bench(url: str | None, schedulers: int) -> None:
     home = Path(tempfile.mkdtemp(prefix="tradewind-bench-"))
     os.environ["TRADEWIND_HOME"] = str(home)  # this process and the children share the home
     (home / "dags").mkdir()
     (home / "dags" / "bench_dags.py").write_text(DAGS)
+    database = f"sql_alchemy_conn = {url}\n" if url else ""
     (home / "tradewind.cfg").write_text(
-        "[core]\nload_examples = False\nexecutor = LocalExecutor\nparallelism = 32\n"
+        f"[core]\n{database}load_examples = False\nexecutor = LocalExecutor\nparallelism = 32\n"
         "[scheduler]\ndag_dir_list_interval = 3600\n[webserver]\nport = 18793\n"
         "[logging]\nlogging_level = WARNING\n"
     )
@@ -93,12 +167,15 @@ def main() -> None:
     from tradewind.store import Database
 
     db = Database(load_config().core.sql_alchemy_conn)
+    others = [spawn(["scheduler", "--no-parse"], home / f"scheduler{i}.log") for i in range(1, schedulers)]
     scheduler = spawn(["scheduler", "--no-parse"], home / "scheduler.log")
     webserver = spawn(["webserver"], home / "webserver.log")
     sampler = MemorySampler({"scheduler": scheduler.pid, "webserver": webserver.pid})
+    kind = "PostgreSQL" if url else "SQLite"
     try:
         time.sleep(2.0)
-        print(f"Tradewind scheduler benchmark (LocalExecutor, SQLite, {os.cpu_count()} CPUs), home {home}")
+        print(f"Tradewind scheduler benchmark (LocalExecutor, {kind}, {schedulers} scheduler(s), "
+              f"{os.cpu_count()} CPUs), home {home}")  # fmt: skip
         sampler.start()
         bench_chain(db)
         bench_fanout(db, "bench_fanout", "(b) 1,000 no-op Python tasks (fan-out)", target=500)
@@ -109,9 +186,9 @@ def main() -> None:
         sampler.stop()
         report_memory(sampler)
     finally:
-        for process in (scheduler, webserver):
+        for process in (scheduler, webserver, *others):
             process.send_signal(signal.SIGTERM)
-        for process in (scheduler, webserver):
+        for process in (scheduler, webserver, *others):
             process.wait(30)
         db.dispose()
 

@@ -7,9 +7,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tradewind.dag import DAG, BashOperator, EmptyOperator
+from tradewind.errors import ConfigError
 from tradewind.executors.base import TaskWorkload
 from tradewind.models import DagModel, Job, TaskInstance, XCom
 from tradewind.scheduler.recovery import JOB_TYPE
@@ -481,7 +483,8 @@ def test_restart_resets_work_of_a_dead_scheduler(db: Database, make_harness: Mak
             TI.c.task_id == "running_retry")).one()  # fmt: skip
         assert retry.next_retry_at == T0 + timedelta(seconds=5)
     harness.ticks()
-    assert [(w.key.task_id, w.key.try_number) for w in harness.executor.submitted] == [("queued_one", 1)]
+    # it may have started before its scheduler died: the next attempt is a new try
+    assert [(w.key.task_id, w.key.try_number) for w in harness.executor.submitted] == [("queued_one", 2)]
     harness.advance(5)
     harness.ticks()
     assert ("running_retry", 2) in [(w.key.task_id, w.key.try_number) for w in harness.executor.submitted]
@@ -492,11 +495,24 @@ def test_job_of_this_host_whose_process_is_gone_is_dead(db: Database, make_harne
 
     with db.transaction() as store:
         fresh_but_gone = store.add_job(JOB_TYPE, hostname=socket.getfqdn(), pid=2**22 + 7, now=T0)
-        alive_elsewhere = store.add_job(JOB_TYPE, hostname="other", pid=os.getpid(), now=T0)
     make_harness()
     with db.transaction(write=False) as store:
         assert store.session.get(Job, fresh_but_gone).state == "failed"  # type: ignore[union-attr]
+
+
+def test_a_live_scheduler_elsewhere_is_left_alone_and_sqlite_refuses_a_second_one(
+    db: Database, make_harness: MakeHarness
+) -> None:
+    with db.transaction() as store:
+        alive_elsewhere = store.add_job(JOB_TYPE, hostname="other", pid=os.getpid(), now=T0)
+    if db.is_sqlite:
+        with pytest.raises(ConfigError, match="several schedulers need PostgreSQL"):
+            make_harness()
+    else:
+        make_harness()
+    with db.transaction(write=False) as store:
         assert store.session.get(Job, alive_elsewhere).state == "running"  # type: ignore[union-attr]
+        assert store.session.query(Job).count() == 1 + (not db.is_sqlite)
 
 
 def test_heartbeat_records_job_and_fails_lost_attempts(db: Database, make_harness: MakeHarness) -> None:

@@ -17,6 +17,9 @@ def command(env: Env, no_parse: bool) -> None:
 
     SIGTERM or Ctrl-C stops submitting work, lets running tasks finish for a while, then
     stops them and marks the scheduler job ended; a second signal exits at once.
+
+    Several schedulers may run against one PostgreSQL database (on SQLite a second one
+    refuses to start); see docs/deployment.md.
     """
     import logging
     import os
@@ -28,5 +31,9 @@ def command(env: Env, no_parse: bool) -> None:
     logging.basicConfig(level=config.logging.logging_level.upper(), format=LOG_FORMAT)
     with stop_event_on_signals(signal.SIGTERM, signal.SIGINT) as stop:
         click.echo(f"Scheduler started (executor {config.core.executor}, pid {os.getpid()})")
-        run_scheduler(config, env.db, stop, parse=not no_parse)
+        healthy = run_scheduler(config, env.db, stop, parse=not no_parse)
+    if not healthy:
+        raise click.ClickException(
+            "Scheduler stopped: another scheduler declared it dead and adopted its work"
+        )
     click.echo("Scheduler stopped")

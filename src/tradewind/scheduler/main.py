@@ -35,12 +35,16 @@ def build_scheduler(config: Config, db: Database, *, parse: bool = True) -> Sche
     )  # fmt: skip
 
 
-def run_scheduler(config: Config, db: Database, stop: threading.Event, *, parse: bool = True) -> None:
-    """Parse the DAG folder once, then schedule until ``stop`` is set."""
+def run_scheduler(config: Config, db: Database, stop: threading.Event, *, parse: bool = True) -> bool:
+    """Parse the DAG folder once, then schedule until ``stop`` is set.
+
+    Returns False if the scheduler stopped because a peer declared it dead (see ``Scheduler.lost``).
+    """
     scheduler = build_scheduler(config, db, parse=parse)
     if scheduler.parser is not None:
         scheduler.parser.sync_now()
     scheduler.run(stop)
+    return not scheduler.lost
 
 
 @contextmanager

@@ -1,17 +1,24 @@
-"""Scheduler jobs and what a (re)started scheduler does about work its dead predecessors left.
+"""Scheduler jobs, and what the living do about the work of a dead scheduler.
 
 A scheduler registers a ``job`` row (``SchedulerJob``) and heartbeats it. A job is dead when
 its heartbeat is older than ``[scheduler] scheduler_health_check_threshold``, or when it ran
 on this host and its process is gone (so a scheduler restarted right after a SIGKILL does not
-wait for the threshold). Task instances a dead job left behind are reset:
+wait for the threshold). Every scheduler looks for dead peers when it starts and at each of
+its heartbeats; the one whose fenced ``UPDATE job SET state='failed'`` ends a dead job (see
+``Store.end_dead_jobs``) resets the task instances that job left behind:
 
-* ``queued`` (handed to the executor, never reported running) -> ``scheduled`` with the same
-  try number: the attempt never started, so it is simply submitted again;
+* ``queued`` (handed to the executor, not recorded running) -> ``scheduled``, keeping its
+  try number: the attempt may have started (running states are written in batches), so
+  the next one is a new try with its own log, never a second run of the same try. Only
+  a graceful shutdown, which knows its unstarted attempts, gives the try back;
 * ``running`` -> ``up_for_retry`` (with the task's retry delay) or ``failed`` when its tries
   are used up: its process died with its scheduler, like an Airflow zombie.
 
 The executor makes task processes die with their scheduler and holds a per-instance lock,
-so a reset instance never runs twice at the same time.
+so a reset instance never runs twice at the same time. The dead job's DAG runs are then
+claimable: the next scheduler to heartbeat adopts them (``Store.claim_orphaned_dag_runs``).
+A scheduler that was only frozen finds out at its next heartbeat (which fails once its job
+is ``failed``) and stops without touching those runs again.
 """
 
 from __future__ import annotations
@@ -49,21 +56,23 @@ def is_pid_alive(pid: int | None) -> bool:
     return True
 
 
-def dead_job_ids(store: Store, *, me: int, hostname: str, now: datetime, threshold: float) -> list[int]:
-    """Running scheduler jobs that stopped heartbeating or whose process on this host is gone."""
+def dead_job_ids(
+    store: Store, *, me: int, hostname: str, now: datetime, threshold: float
+) -> tuple[list[int], list[int]]:
+    """Running scheduler jobs that stopped heartbeating, and those whose process on this host is gone."""
     limit = now - timedelta(seconds=threshold)
-    dead = []
+    expired, gone = [], []
     for job in store.running_jobs(JOB_TYPE):
         if job.id == me:
             continue
-        expired = job.latest_heartbeat < limit
-        gone_here = job.hostname == hostname and (job.pid == os.getpid() or not is_pid_alive(job.pid))
-        if expired or gone_here:
-            dead.append(job.id)
-    return dead
+        if job.hostname == hostname and (job.pid == os.getpid() or not is_pid_alive(job.pid)):
+            gone.append(job.id)
+        elif job.latest_heartbeat < limit:
+            expired.append(job.id)
+    return expired, gone
 
 
-def reset_orphans(
+def reap_dead_jobs(
     store: Store,
     *,
     me: int,
@@ -71,14 +80,19 @@ def reset_orphans(
     now: datetime,
     threshold: float,
     spec_for: Callable[[str], DagSpec | None],
+    always_reset: bool = False,
 ) -> ResetSummary:
-    """End dead scheduler jobs and reset the task instances they had queued or running."""
-    dead = dead_job_ids(store, me=me, hostname=hostname, now=now, threshold=threshold)
-    store.end_jobs(dead, state="failed", now=now)
-    alive = [job.id for job in store.running_jobs(JOB_TYPE)]
-    return reset_task_instances(
-        store, store.orphaned_task_instances(alive, JOB_TYPE), now, spec_for, tuple(dead)
-    )
+    """End dead scheduler jobs and reset the task instances they had queued or running.
+
+    Instances are looked for when this call ended a job, or with ``always_reset`` (at start:
+    a job may have been ended without its work being reset).
+    """
+    expired, gone = dead_job_ids(store, me=me, hostname=hostname, now=now, threshold=threshold)
+    limit = now - timedelta(seconds=threshold)
+    dead = store.end_dead_jobs(expired, gone, expired_before=limit, now=now)
+    if not dead and not always_reset:
+        return ResetSummary((), 0, 0, 0)
+    return reset_task_instances(store, store.orphaned_task_instances(JOB_TYPE), now, spec_for, tuple(dead))
 
 
 def reset_task_instances(
@@ -87,21 +101,24 @@ def reset_task_instances(
     now: datetime,
     spec_for: Callable[[str], DagSpec | None],
     dead: tuple[int, ...] = (),
+    *,
+    graceful: bool = False,
 ) -> ResetSummary:
     """Reset queued/running instances whose scheduler is gone (see the module docstring)."""
     counts = {TaskState.SCHEDULED: 0, TaskState.UP_FOR_RETRY: 0, TaskState.FAILED: 0}
     for row in rows:
-        state, values = _reset_values(row, now, spec_for(row.dag_id))
-        store.update_task_instances(row.dag_id, row.run_id, [row.task_id], values)
-        counts[state] += 1
+        state, values = _reset_values(row, now, spec_for(row.dag_id), graceful=graceful)
+        counts[state] += store.reset_task_instance(row, values)
     return ResetSummary(dead, counts[TaskState.SCHEDULED], counts[TaskState.UP_FOR_RETRY],
                         counts[TaskState.FAILED])  # fmt: skip
 
 
-def _reset_values(row: Any, now: datetime, spec: DagSpec | None) -> tuple[TaskState, dict[str, Any]]:
+def _reset_values(
+    row: Any, now: datetime, spec: DagSpec | None, *, graceful: bool
+) -> tuple[TaskState, dict[str, Any]]:
     base: dict[str, Any] = {"queued_by_job_id": None, "updated_at": now}
     if row.state == TaskState.QUEUED.value:
-        tries = max(row.try_number - 1, 0)
+        tries = max(row.try_number - 1, 0) if graceful else row.try_number
         return TaskState.SCHEDULED, base | {"state": TaskState.SCHEDULED.value, "try_number": tries}
     ended = base | {"end_date": now}
     if row.try_number <= row.max_tries:

@@ -17,7 +17,14 @@ makes one pass in one database transaction:
 7. queue the scheduled instances that fit (:func:`.decisions.select_for_queue`).
 
 The transaction commits, then the queued attempts are submitted, so an attempt only ever
-runs after its ``queued`` state is durable. Between ticks the loop blocks in
+runs after its ``queued`` state is durable.
+
+Several schedulers (PostgreSQL only; on SQLite a second one refuses to start) share the work
+through row locks taken by the store (see :mod:`tradewind.store.scheduling`): each holds
+the runs it claimed (``dag_run.scheduler_job_id``) and is the only one to touch their task
+instances; at heartbeat time it also ends dead peers' jobs (:mod:`.recovery`) and adopts
+their runs. Step 7 then counts the slots in use from the database, not only from the view,
+inside the critical section that locks the pool rows. Between ticks the loop blocks in
 ``executor.wait(timeout)``: a finished task wakes it at once, so a dependency hop costs one
 pass; ``timeout`` is the time to the next schedule point, retry, heartbeat or poll for
 triggered runs (a cheap indexed query every ``poll_interval``).
@@ -37,12 +44,13 @@ from typing import Any
 
 from tradewind.clock import Clock, SystemClock
 from tradewind.dag.schedules import RunInfo, parse_schedule_summary
+from tradewind.errors import ConfigError
 from tradewind.executors.base import Executor, TaskEvent, TaskKey, TaskWorkload, log_path_for
 from tradewind.models.pools import DEFAULT_POOL, DEFAULT_POOL_SLOTS
 from tradewind.models.states import ACTIVE_TASK_STATES, DagRunState, DagRunType, TaskState
 from tradewind.scheduler import decisions
 from tradewind.scheduler.parser import DagParser
-from tradewind.scheduler.recovery import JOB_TYPE, reset_orphans, reset_task_instances
+from tradewind.scheduler.recovery import JOB_TYPE, ResetSummary, reap_dead_jobs, reset_task_instances
 from tradewind.scheduler.runs import create_run, task_instance_row
 from tradewind.scheduler.specs import DagSpec, SpecCache
 from tradewind.scheduler.view import ActiveRun, ActiveView, TiRecord
@@ -54,6 +62,8 @@ TS = TaskState
 _FINAL_EVENT_STATES = {s.value: s for s in (TS.SUCCESS, TS.FAILED, TS.UP_FOR_RETRY, TS.SKIPPED)}
 _SKIPPABLE = frozenset({TS.NONE, TS.SCHEDULED})
 _FAR = 3600.0
+#: Queued runs one pass claims at most: other schedulers get their share of a burst of triggers.
+_RUNS_PER_PASS = 20
 _FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
@@ -103,6 +113,8 @@ class Scheduler:
                       "running": _FOREVER}  # fmt: skip
         self._deferred: list[TaskEvent] = []
         self._running_write_delay = running_write_delay
+        self._shared = not db.is_sqlite  # other schedulers may share the database
+        self._lost = False
 
     @property
     def job_id(self) -> int | None:
@@ -112,28 +124,60 @@ class Scheduler:
     def parser(self) -> DagParser | None:
         return self._parser
 
+    @property
+    def lost(self) -> bool:
+        """True once a peer declared this scheduler dead (its heartbeat stopped for too long)."""
+        return self._lost
+
     # -- life cycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Register the job, reset what dead schedulers left behind, start the executor."""
+        """Register the job, reset what dead schedulers left behind, start the executor.
+
+        Raises ConfigError on SQLite when another scheduler is alive: several schedulers
+        need PostgreSQL.
+        """
         now = self._clock.now()
         with self._db.transaction() as store:
             self._job_id = store.add_job(JOB_TYPE, hostname=self._hostname, pid=os.getpid(), now=now)
-            summary = reset_orphans(
-                store, me=self._job_id, hostname=self._hostname, now=now, threshold=self._threshold,
-                spec_for=lambda dag_id: self._spec(store, dag_id),
-            )  # fmt: skip
-        if summary.dead_jobs:
-            log.warning("Reset work of dead scheduler jobs %s: %s", summary.dead_jobs, summary)
+            summary = self._reap(store, now, always_reset=True)
+            if not self._shared:
+                self._refuse_a_second_scheduler(store, now)
+        self._log_reaped(summary)
         self._executor.start()
         if self._parser is not None:
             self._parser.start()
 
+    def _reap(self, store: Store, now: datetime, *, always_reset: bool = False) -> ResetSummary:
+        assert self._job_id is not None
+        return reap_dead_jobs(
+            store, me=self._job_id, hostname=self._hostname, now=now, threshold=self._threshold,
+            spec_for=lambda dag_id: self._spec(store, dag_id), always_reset=always_reset,
+        )  # fmt: skip
+
+    @staticmethod
+    def _log_reaped(summary: ResetSummary) -> None:
+        if summary.dead_jobs:
+            log.warning("Ended dead scheduler jobs %s and reset their work: %s", summary.dead_jobs, summary)
+
+    def _refuse_a_second_scheduler(self, store: Store, now: datetime) -> None:
+        since = now - timedelta(seconds=self._threshold)
+        others = [job for job in store.live_jobs(JOB_TYPE, since=since) if job.id != self._job_id]
+        if others:
+            job = others[0]
+            raise ConfigError(
+                f"Another scheduler is running on this SQLite database (job {job.id}, host {job.hostname}, "
+                f"pid {job.pid}); several schedulers need PostgreSQL ([core] sql_alchemy_conn)"
+            )
+
     def run(self, stop: threading.Event, *, drain_timeout: float = 30.0) -> None:
-        """Tick until ``stop`` is set, then shut down gracefully (see :meth:`shutdown`)."""
+        """Tick until ``stop`` is set, then shut down gracefully (see :meth:`shutdown`).
+
+        Returns early, without draining, if a peer declared this scheduler dead (:attr:`lost`).
+        """
         self.start()
         try:
-            while not stop.is_set():
+            while not stop.is_set() and not self._lost:
                 timeout = self._safe_tick()
                 if timeout > 0 and not stop.is_set():
                     self._executor.wait(min(timeout, 1.0))
@@ -145,6 +189,9 @@ class Scheduler:
         self._draining = True
         if self._parser is not None:
             self._parser.stop()
+        if self._lost:  # the runs and their instances belong to other schedulers now
+            self._executor.stop(wait=False)
+            return
         deadline = time.monotonic() + drain_timeout
         while self._view.active and time.monotonic() < deadline:
             self._executor.wait(min(self._poll_interval, 1.0))
@@ -161,7 +208,9 @@ class Scheduler:
         with self._db.transaction() as store:
             store.end_jobs([self._job_id], state="success", now=now)
             rows = store.task_instances_of_jobs([self._job_id])
-            summary = reset_task_instances(store, rows, now, lambda dag_id: self._spec(store, dag_id))
+            summary = reset_task_instances(
+                store, rows, now, lambda dag_id: self._spec(store, dag_id), graceful=True
+            )
         log.info("Scheduler job %s ended (%s)", self._job_id, summary)
 
     def _safe_tick(self) -> float:
@@ -180,6 +229,9 @@ class Scheduler:
         """One pass if anything needs doing; returns the seconds until the next one is due."""
         now = self._clock.now()
         heartbeat = now >= self._next["heartbeat"]
+        if heartbeat:
+            with self._db.transaction() as store:  # its own transaction: job rows stay locked briefly
+                self._log_reaped(self._reap(store, now))
         snapshot = self._executor.running() if heartbeat else None
         events, self._deferred = self._deferred + self._executor.events(), []
         if self._can_defer(events, heartbeat, now):
@@ -214,7 +266,7 @@ class Scheduler:
             return False
         self._next["poll"] = now + timedelta(seconds=self._poll_interval)
         with self._db.transaction(write=False) as store:
-            queued = store.queued_dag_run_ids()
+            queued = store.queued_dag_run_ids(self._job_id)
         self._queued_seen = bool(set(queued) - self._blocked_runs)
         return self._queued_seen
 
@@ -223,8 +275,12 @@ class Scheduler:
     ) -> list[TaskWorkload]:
         force, self._force = self._force, False
         with self._db.transaction() as store:
+            if snapshot is not None and not self._beat(store, now):
+                return []
             if self._must_load:
                 self._load_running_runs(store)
+            elif snapshot is not None:
+                self._adopt_orphaned_runs(store)
             if force or now >= self._next["refresh"] or self._parsed_again():
                 self._refresh(store, now)
             created = now >= self._next["schedule"] and self._create_due_runs(store, now)
@@ -236,7 +292,7 @@ class Scheduler:
             self._reschedule_retries(now)
             self._settle(store, now)
             self._finish_runs(store, now)
-            workloads = [] if self._draining else self._queue_ready(now)
+            workloads = [] if self._draining else self._queue_ready(store, now)
             self._view.writes.flush(store)
         return workloads
 
@@ -329,19 +385,31 @@ class Scheduler:
 
     def _load_running_runs(self, store: Store) -> None:
         self._must_load = False
-        for row in store.running_dag_runs():
+        for row in store.running_dag_runs(self._job_id):
             self._load_run(store, row)
+        self._adopt_orphaned_runs(store)
+
+    def _adopt_orphaned_runs(self, store: Store) -> None:
+        """Take over running runs nobody owns: left by a dead or stopped scheduler, or made elsewhere."""
+        assert self._job_id is not None
+        rows = store.claim_orphaned_dag_runs(self._job_id)
+        for row in rows:
+            self._load_run(store, row)
+        if rows:
+            log.info("Adopted %d running DAG run(s)", len(rows))
 
     def _start_queued_runs(self, store: Store, now: datetime) -> None:
         self._queued_seen = False
         self._next["poll"] = now + timedelta(seconds=self._poll_interval)
-        running: dict[str, int] = {}
-        for run in self._view.runs.values():
-            running[run.dag_id] = running.get(run.dag_id, 0) + 1
-        for row in store.queued_dag_runs():
+        rows = store.queued_dag_runs(self._job_id, limit=_RUNS_PER_PASS)
+        self._force = self._force or len(rows) == _RUNS_PER_PASS  # more may wait: another pass at once
+        locked = store.lock_dags(row.dag_id for row in rows)  # max_active_runs counts stay true
+        running = store.running_run_counts(locked)
+        for row in rows:
+            if row.dag_id not in locked:  # another scheduler is starting its runs: next poll
+                continue
             if (row.dag_id, row.run_id) in self._view.runs:  # cleared while running: reload it
                 self._view.drop_run((row.dag_id, row.run_id))
-                running[row.dag_id] -= 1
             if running.get(row.dag_id, 0) >= row.max_active_runs:
                 self._blocked_runs.add(row.id)
                 continue
@@ -470,10 +538,21 @@ class Scheduler:
             event.key.dag_id, event.key.run_id, event.key.task_id, event.key.try_number, event.state, event.at
         )
 
+    def _beat(self, store: Store, now: datetime) -> bool:
+        """Heartbeat the job first thing in the pass; False (and stop) if a peer ended it."""
+        assert self._job_id is not None
+        if store.heartbeat_job(self._job_id, now):
+            return True
+        log.error("Scheduler job %s was declared dead by another scheduler (no heartbeat for %.0f s); "
+                  "its runs were adopted: stopping", self._job_id, self._threshold)  # fmt: skip
+        self._lost = self._draining = True
+        self._view = ActiveView()
+        self._deferred = []
+        return False
+
     def _heartbeat(self, store: Store, snapshot: set[TaskKey], now: datetime) -> None:
         self._next["heartbeat"] = now + timedelta(seconds=self._heartbeat_sec)
         assert self._job_id is not None
-        store.heartbeat_job(self._job_id, now)
         store.heartbeat_task_instances(self._job_id, now)
         for (dag_id, run_id, task_id), ti in list(self._view.active.items()):
             key = TaskKey(dag_id, task_id, run_id, ti.try_number)
@@ -521,21 +600,41 @@ class Scheduler:
         self._view.writes.flush(store)  # the previous run may have changed in this very pass
         return store.previous_task_states(run.dag_id, run.logical_date, tasks)
 
-    def _queue_ready(self, now: datetime) -> list[TaskWorkload]:
+    def _queue_ready(self, store: Store, now: datetime) -> list[TaskWorkload]:
         view = self._view
         if not view.candidates:
             return []
         free = self._parallelism - len(view.active)
         if free <= 0:
             return []
-        busy = view.busy_by_dag()
+        if self._shared:
+            pools, busy, used = self._global_usage(store)
+        else:
+            pools, busy, used = self._pools, view.busy_by_dag(), view.busy_by_pool()
         dag_free = {
             run.dag_id: run.spec.max_active_tasks - busy.get(run.dag_id, 0) for run in view.runs.values()
         }
-        pool_free = decisions.pool_free_slots(self._pools, view.busy_by_pool())
+        pool_free = decisions.pool_free_slots(pools, used)
         capacity = decisions.Capacity(parallelism=free, pool_free=pool_free, dag_free=dag_free)
         chosen = decisions.select_for_queue(list(view.candidates.values()), capacity)
         return [self._queue(view.runs[c.key[:2]], c.key[2], now) for c in chosen]
+
+    def _global_usage(self, store: Store) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """Pool sizes, and busy instances per DAG and slots per pool of every scheduler.
+
+        Enters the critical section: the pool rows stay locked until this pass commits, so
+        no other scheduler queues in between. This pass's own changes are written first so
+        the counts include them.
+        """
+        self._view.writes.flush(store)
+        pools = store.lock_pools()
+        pools.setdefault(DEFAULT_POOL, DEFAULT_POOL_SLOTS)
+        busy: dict[str, int] = {}
+        used: dict[str, int] = {}
+        for row in store.active_slots():
+            busy[row.dag_id] = busy.get(row.dag_id, 0) + int(row.instances)
+            used[row.pool] = used.get(row.pool, 0) + int(row.slots or 0)
+        return pools, busy, used
 
     def _queue(self, run: ActiveRun, task_id: str, now: datetime) -> TaskWorkload:
         ti = run.tis[task_id]

@@ -2,8 +2,23 @@
 
 Hot paths use SQLAlchemy Core statements on the mapped tables (no ORM identity map, no
 per-row SELECTs): state changes are written as ``UPDATE … WHERE task_id IN (…)`` per group
-of identical values, or as one executemany. Row locking for several schedulers (``FOR
-UPDATE SKIP LOCKED`` on PostgreSQL) belongs in these methods, not in the scheduler.
+of identical values, or as one executemany.
+
+Row locks let several schedulers share one PostgreSQL database (SQLite ignores them: its
+write transactions are serialized by ``BEGIN IMMEDIATE``, and only one scheduler runs on it):
+
+* a DAG run belongs to one scheduler job (``dag_run.scheduler_job_id``); runs that are
+  unowned, or owned by a job that is no longer ``running``, are *claimable*, and they are
+  claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` so two schedulers never take the same one;
+* creating scheduled runs and starting queued ones lock the ``dag`` row (``SKIP LOCKED``:
+  a DAG another scheduler is working on waits for the next pass), which makes the
+  ``max_active_runs`` count and the "does this date have a run" check race-free;
+* queueing task instances locks every ``slot_pool`` row (``FOR NO KEY UPDATE``, blocking,
+  in id order) and counts the slots in use from ``task_instance``: the critical section
+  that keeps pools and ``max_active_tasks`` within their limits across schedulers.
+
+``NO KEY UPDATE`` rather than ``UPDATE``: the rows stay lockable by the foreign-key checks
+of inserts (a triggered run referencing its ``dag`` row) without waiting.
 """
 
 from __future__ import annotations
@@ -12,7 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from tradewind.models import DagModel, DagRun, Job, Pool, SerializedDagModel, TaskInstance, XCom
@@ -32,6 +48,8 @@ Rows = Sequence[Any]
 _IN_CHUNK = 500
 _ACTIVE = [s.value for s in ACTIVE_TASK_STATES]
 _UNFINISHED_RUNS = [DagRunState.QUEUED.value, DagRunState.RUNNING.value]
+
+_RUNNING_JOB = "running"
 
 _MAY_START = and_(
     DAG.c.is_active.is_(True),
@@ -63,8 +81,41 @@ class SchedulerQueries:
         result = self.session.execute(insert(JOB).values(**values).returning(JOB.c.id))
         return int(result.scalar_one())
 
-    def heartbeat_job(self, job_id: int, now: datetime) -> None:
-        self.session.execute(update(JOB).where(JOB.c.id == job_id).values(latest_heartbeat=now))
+    def heartbeat_job(self, job_id: int, now: datetime) -> bool:
+        """Record a heartbeat; False if the job is no longer ``running`` (a peer declared it dead)."""
+        alive = and_(JOB.c.id == job_id, JOB.c.state == _RUNNING_JOB)
+        result = self.session.execute(update(JOB).where(alive).values(latest_heartbeat=now))
+        return _rowcount(result) > 0
+
+    def end_dead_jobs(
+        self, expired: Iterable[int], gone: Iterable[int], *, expired_before: datetime, now: datetime
+    ) -> list[int]:
+        """Mark jobs failed: ``expired`` ones only if their heartbeat is still older than
+        ``expired_before`` (so a heartbeat that raced in keeps the job alive), ``gone`` ones
+        (their process is known to be dead) unconditionally. Returns the ids this call ended:
+        of two schedulers reaping the same job, exactly one gets it back."""
+        expired, gone = list(expired), list(gone)
+        if not expired and not gone:
+            return []
+        dead = or_(and_(JOB.c.id.in_(expired), JOB.c.latest_heartbeat < expired_before), JOB.c.id.in_(gone))
+        stmt = (
+            update(JOB)
+            .where(JOB.c.state == _RUNNING_JOB, dead)
+            .values(state="failed", end_date=now)
+            .returning(JOB.c.id)
+        )
+        return sorted(int(job_id) for job_id in self.session.scalars(stmt))
+
+    def live_jobs(self, job_type: str | None, *, since: datetime, hostname: str | None = None) -> Rows:
+        """``running`` jobs (of ``job_type`` unless None) that heartbeated at or after ``since``, newest first."""
+        query = select(JOB.c.id, JOB.c.job_type, JOB.c.hostname, JOB.c.pid, JOB.c.start_date,
+                       JOB.c.latest_heartbeat)  # fmt: skip
+        query = query.where(JOB.c.state == _RUNNING_JOB, JOB.c.latest_heartbeat >= since)
+        if job_type is not None:
+            query = query.where(JOB.c.job_type == job_type)
+        if hostname is not None:
+            query = query.where(JOB.c.hostname == hostname)
+        return self.session.execute(query.order_by(JOB.c.latest_heartbeat.desc(), JOB.c.id)).all()
 
     def end_jobs(self, job_ids: Iterable[int], *, state: str, now: datetime) -> None:
         ids = list(job_ids)
@@ -75,11 +126,25 @@ class SchedulerQueries:
         query = select(JOB.c.id, JOB.c.hostname, JOB.c.pid, JOB.c.latest_heartbeat)
         return self.session.execute(query.where(JOB.c.job_type == job_type, JOB.c.state == "running")).all()
 
-    def orphaned_task_instances(self, alive_job_ids: Iterable[int], job_type: str) -> Rows:
-        """Queued or running instances owned by a ``job_type`` job that is not in ``alive_job_ids``."""
-        owners = select(JOB.c.id).where(JOB.c.job_type == job_type, JOB.c.id.not_in(list(alive_job_ids)))
+    def orphaned_task_instances(self, job_type: str) -> Rows:
+        """Queued or running instances queued by a ``job_type`` job that is no longer ``running``."""
+        owners = select(JOB.c.id).where(JOB.c.job_type == job_type, JOB.c.state != _RUNNING_JOB)
         query = select(*TI_COLUMNS).where(TI.c.state.in_(_ACTIVE), TI.c.queued_by_job_id.in_(owners))
         return self.session.execute(query).all()
+
+    def reset_task_instance(self, row: Any, values: Mapping[str, Any]) -> bool:
+        """Give one instance ``values`` if it is still as ``row`` saw it (state, try, owner).
+
+        Fenced so that resetting the work of a dead job twice (two schedulers reaping at
+        once) or after it was queued again changes nothing. Returns whether it changed.
+        """
+        owner = TI.c.queued_by_job_id
+        where = and_(
+            TI.c.dag_id == row.dag_id, TI.c.run_id == row.run_id, TI.c.task_id == row.task_id,
+            TI.c.state == row.state, TI.c.try_number == row.try_number,
+            owner.is_(None) if row.queued_by_job_id is None else owner == row.queued_by_job_id,
+        )  # fmt: skip
+        return _rowcount(self.session.execute(update(TI).where(where).values(**values))) > 0
 
     def task_instances_of_jobs(self, job_ids: Iterable[int]) -> Rows:
         """Queued or running instances queued by one of ``job_ids``."""
@@ -93,13 +158,32 @@ class SchedulerQueries:
     # -- DAGs and pools ---------------------------------------------------------------------
 
     def schedulable_dags(self) -> Rows:
-        """Active, unpaused DAGs with a schedule, with their serialized hash."""
+        """Active, unpaused DAGs with a schedule, with their serialized hash, each row locked.
+
+        PostgreSQL: ``dag`` rows another scheduler holds are skipped (it is creating their
+        runs); the lock lasts until the transaction ends, so create runs in it.
+        """
         query = (
             select(DAG.c.dag_id, DAG.c.max_active_runs, SER.c.dag_hash)
             .join(SER, SER.c.dag_id == DAG.c.dag_id)
             .where(DAG.c.is_active.is_(True), DAG.c.is_paused.is_(False), DAG.c.schedule.is_not(None))
+            .order_by(DAG.c.dag_id)
+            .with_for_update(of=DAG, skip_locked=True, key_share=True)
         )
         return self.session.execute(query).all()
+
+    def lock_dags(self, dag_ids: Iterable[str]) -> set[str]:
+        """Lock these ``dag`` rows, skipping those another transaction holds; the ids locked."""
+        ids = sorted(set(dag_ids))
+        if not ids:
+            return set()
+        query = (
+            select(DAG.c.dag_id)
+            .where(DAG.c.dag_id.in_(ids))
+            .order_by(DAG.c.dag_id)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        return set(self.session.scalars(query))
 
     def dag_hashes(self, dag_ids: Iterable[str]) -> dict[str, str]:
         ids = list(dag_ids)
@@ -121,34 +205,106 @@ class SchedulerQueries:
     def pool_sizes(self) -> dict[str, int]:
         return {row.pool: row.slots for row in self.session.execute(select(POOL.c.pool, POOL.c.slots))}
 
+    def lock_pools(self) -> dict[str, int]:
+        """Every pool's size, with every pool row locked (waiting for other holders), in id order.
+
+        The queueing critical section: while a transaction holds these locks, no other
+        scheduler can queue task instances, so slots counted by :meth:`active_slots` stay true.
+        """
+        query = select(POOL.c.pool, POOL.c.slots).order_by(POOL.c.id).with_for_update(key_share=True)
+        return {row.pool: row.slots for row in self.session.execute(query)}
+
+    def active_slots(self) -> Rows:
+        """``(dag_id, pool, instances, slots)`` of the queued and running instances, all schedulers'."""
+        query = (
+            select(
+                TI.c.dag_id,
+                TI.c.pool,
+                func.count().label("instances"),
+                func.sum(TI.c.pool_slots).label("slots"),
+            )
+            .where(TI.c.state.in_(_ACTIVE))
+            .group_by(TI.c.dag_id, TI.c.pool)
+        )
+        return self.session.execute(query).all()
+
     # -- DAG runs -------------------------------------------------------------------------
 
-    def queued_dag_run_ids(self, limit: int = 100) -> list[int]:
-        """Cheap poll: queued runs that may start (uses the (state, queued_at) index)."""
+    def queued_dag_run_ids(self, job_id: int | None, limit: int = 100) -> list[int]:
+        """Cheap poll: queued runs ``job_id`` may start (uses the (state, queued_at) index)."""
         query = (
             select(RUN.c.id)
             .join(DAG, DAG.c.dag_id == RUN.c.dag_id)
-            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START)
+            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START, _claimable(job_id))
             .order_by(RUN.c.queued_at, RUN.c.id)
             .limit(limit)
         )
         return list(self.session.scalars(query))
 
-    def queued_dag_runs(self, limit: int = 100) -> Rows:
-        """Queued runs that may start, oldest logical date first: their DAG is active and
-        unpaused (a paused DAG's triggered runs wait), or they are backfills (which run anyway)."""
+    def queued_dag_runs(self, job_id: int | None, limit: int = 100) -> Rows:
+        """Queued runs ``job_id`` may start, oldest logical date first, each row locked.
+
+        A run may start when its DAG is active and unpaused (a paused DAG's triggered runs
+        wait) or it is a backfill (which runs anyway), and it is claimable: unowned, owned by
+        ``job_id`` (cleared while it ran), or owned by a job that is no longer running; runs
+        of DAGs already at ``max_active_runs`` are left out. PostgreSQL: runs another
+        scheduler has locked are skipped.
+        """
+        other = RUN.alias("running_run")
+        running = (
+            select(func.count())
+            .where(other.c.dag_id == RUN.c.dag_id, other.c.state == DagRunState.RUNNING.value)
+            .scalar_subquery()
+        )
         query = (
             select(*RUN_COLUMNS, DAG.c.max_active_runs)
             .join(DAG, DAG.c.dag_id == RUN.c.dag_id)
-            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START)
+            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START, _claimable(job_id))
+            .where(running < DAG.c.max_active_runs)  # so runs of full DAGs do not crowd out the rest
             .order_by(RUN.c.execution_date, RUN.c.id)
             .limit(limit)
+            .with_for_update(of=RUN, skip_locked=True, key_share=True)
         )
         return self.session.execute(query).all()
 
-    def running_dag_runs(self) -> Rows:
-        query = select(*RUN_COLUMNS).where(RUN.c.state == DagRunState.RUNNING.value)
+    def running_dag_runs(self, job_id: int | None) -> Rows:
+        """Running runs owned by ``job_id``."""
+        owned = RUN.c.scheduler_job_id.is_(None) if job_id is None else RUN.c.scheduler_job_id == job_id
+        query = select(*RUN_COLUMNS).where(RUN.c.state == DagRunState.RUNNING.value, owned)
         return self.session.execute(query.order_by(RUN.c.execution_date, RUN.c.id)).all()
+
+    def claim_orphaned_dag_runs(self, job_id: int, limit: int = 1000) -> Rows:
+        """Take over running runs that are unowned or whose scheduler job is no longer running.
+
+        PostgreSQL: runs another scheduler is claiming right now are skipped. Returns the
+        claimed runs, now owned by ``job_id``.
+        """
+        orphaned = and_(_claimable(job_id), RUN.c.scheduler_job_id.is_distinct_from(job_id))
+        query = (
+            select(*RUN_COLUMNS)
+            .where(RUN.c.state == DagRunState.RUNNING.value, orphaned)
+            .order_by(RUN.c.execution_date, RUN.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        rows = self.session.execute(query).all()
+        ids = [row.id for row in rows]
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            self.session.execute(update(RUN).where(RUN.c.id.in_(chunk)).values(scheduler_job_id=job_id))
+        return rows
+
+    def running_run_counts(self, dag_ids: Iterable[str]) -> dict[str, int]:
+        """Running runs per DAG, whoever owns them."""
+        ids = sorted(set(dag_ids))
+        if not ids:
+            return {}
+        query = (
+            select(RUN.c.dag_id, func.count())
+            .where(RUN.c.state == DagRunState.RUNNING.value, RUN.c.dag_id.in_(ids))
+            .group_by(RUN.c.dag_id)
+        )
+        return {dag_id: int(count) for dag_id, count in self.session.execute(query)}
 
     def active_run_counts(self) -> dict[str, int]:
         query = (
@@ -275,6 +431,18 @@ class SchedulerQueries:
             queued = {"state": DagRunState.QUEUED.value, "queued_at": now, "end_date": None}
             self.session.execute(update(RUN).where(where).values(queued))
         return len(items)
+
+
+def _claimable(job_id: int | None) -> ColumnElement[bool]:
+    """The run is unowned, owned by ``job_id``, or owned by a job that is no longer running."""
+    owner = RUN.c.scheduler_job_id
+    live_owner = select(JOB.c.id).where(JOB.c.id == owner, JOB.c.state == _RUNNING_JOB).exists()
+    mine = owner == job_id if job_id is not None else owner.is_(None)
+    return or_(owner.is_(None), mine, ~live_owner)
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def _as_aware(value: datetime | None) -> datetime | None:
