@@ -5,7 +5,9 @@ Measures:
   (targets: >= 5,000 req/s, p99 < 25 ms);
 - GET …/dags/bench/dag_runs of a DAG with 100 runs: requests/s (target >= 1,500 req/s);
 - sequential triggers on one connection: triggers/s (target >= 300/s);
-- idle memory (RSS) of the webserver process(es).
+- idle memory (RSS) of the webserver process(es);
+- the webserver's CPU time per request (from /proc): unlike requests/s, it hardly moves when
+  other work shares the machine.
 
 Load comes from `wrk` with a Lua script reporting latency percentiles (install it with
 `apt-get install -y wrk` or `brew install wrk`); without wrk, a slower asyncio/httpx load
@@ -158,9 +160,17 @@ def run_benchmarks(base: str, pid: int, args: argparse.Namespace, home: Path) ->
         ("GET /api/experimental/test", "/api/experimental/test", "target >= 5,000 req/s, p99 < 25 ms"),
         ("GET dag_runs (100 runs)", "/api/experimental/dags/bench/dag_runs", "target >= 1,500 req/s"),
     ):
+        cpu = cpu_seconds(pid)
         rate, p50, p99, errors = load(base + path, args.duration, home)
-        print(f"{name}: {rate:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, errors {errors}  ({targets})")
-    print(f"sequential triggers: {triggers_per_second(base, args.triggers):,.0f}/s  (target >= 300/s)")
+        per_request = (cpu_seconds(pid) - cpu) / max(1.0, rate * args.duration) * 1e6
+        print(
+            f"{name}: {rate:,.0f} req/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, errors {errors}, "
+            f"server CPU {per_request:,.0f} us/req  ({targets})"
+        )
+    cpu = cpu_seconds(pid)
+    rate = triggers_per_second(base, args.triggers)
+    per_trigger = (cpu_seconds(pid) - cpu) / args.triggers * 1e6
+    print(f"sequential triggers: {rate:,.0f}/s, server CPU {per_trigger:,.0f} us/trigger  (target >= 300/s)")
     print(f"RSS after load: {rss_mib(pid):.1f} MiB")
 
 
@@ -224,6 +234,17 @@ def rss_mib(pid: int) -> float:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far, from /proc (Linux); 0 elsewhere."""
+    total = 0.0
+    for candidate in [pid, *children(pid)]:
+        stat = Path(f"/proc/{candidate}/stat")
+        if stat.exists():
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def children(pid: int) -> list[int]:

@@ -120,3 +120,62 @@ def test_health_round_trip() -> None:
 
     info = HealthInfo(True, True, NOW)
     assert schemas.health_from_json(json.loads(json.dumps(schemas.health_to_json(info)))) == info
+
+
+def test_listed_runs_equal_what_the_orm_reads(db: Database) -> None:
+    """The listing converts driver values itself: it must agree with the column types."""
+    from tradewind.models import DagRun
+
+    add_dag(db)
+    add_run(db, "example", D1, run_id="plain")
+    with db.transaction() as store:
+        dag_runs.trigger_dag(store, "example", now=NOW.replace(microsecond=123), conf={"k": ["é", 1]})
+        store.session.execute(
+            DagRun.__table__.update()
+            .where(DagRun.run_id == "plain")
+            .values(start_date=D1 + timedelta(microseconds=5), end_date=D1 + timedelta(hours=1))
+        )
+    with db.transaction(write=False) as store:
+        listed = dag_runs.dag_runs(store, "example")
+        rows = store.session.scalars(select(DagRun).order_by(DagRun.execution_date)).all()
+    assert listed == [
+        DagRunInfo(
+            r.id,
+            r.dag_id,
+            r.run_id,
+            r.state,
+            r.execution_date,
+            r.start_date,
+            r.end_date,
+            r.run_type,
+            r.external_trigger,
+            r.conf,
+        )
+        for r in rows
+    ]
+    assert [type(r.external_trigger) for r in listed] == [bool, bool]
+    assert all(r.execution_date.tzinfo is not None for r in listed)
+
+
+def test_duplicate_run_leaves_the_transaction_usable(db: Database) -> None:
+    add_dag(db)
+    with db.transaction() as store:
+        data = store.serialized_dag("example")
+        assert data is not None
+        values = dict(execution_date=D1, run_type="manual", now=NOW)
+        assert store.try_create_dag_run(data, run_id="a", **values) is not None  # type: ignore[arg-type]
+        assert store.try_create_dag_run(data, run_id="a", **values) is None  # type: ignore[arg-type]
+        assert store.try_create_dag_run(data, run_id="b", **values) is None  # type: ignore[arg-type]
+        assert [r.run_id for r in dag_runs.dag_runs(store, "example")] == ["a"]
+        assert len(store.task_instances("example", "a")) == 3
+
+
+def test_trigger_of_a_dag_deleted_meanwhile_is_not_found(db: Database) -> None:
+    """The DAG row can vanish between reading its serialized form and inserting the run."""
+    add_dag(db)
+    with db.transaction() as store:
+        data = store.serialized_dag("example")
+        store.delete_dag_records("example")
+        store.serialized_dag = lambda dag_id: data  # type: ignore[method-assign]
+        with pytest.raises(DagNotFound, match="Dag id example not found in DagModel"):
+            dag_runs.trigger_dag(store, "example", now=NOW)

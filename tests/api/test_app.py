@@ -111,12 +111,18 @@ def test_health(client: AppClient, db: Database) -> None:
     assert body == {
         "metadatabase": {"status": "healthy"},
         "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": None},
+        "schedulers": {"count": 0, "jobs": []},
+        "workers": {"count": 0, "jobs": []},
     }
     add_scheduler_heartbeat(db, NOW - timedelta(seconds=10))
-    assert client.get("/health").json()["scheduler"] == {
+    body = client.get("/health").json()
+    assert body["scheduler"] == {
         "status": "healthy",
         "latest_scheduler_heartbeat": "2024-05-06T07:07:59.123456+00:00",
     }
+    assert body["schedulers"]["count"] == 1
+    assert body["schedulers"]["jobs"][0]["latest_heartbeat"] == "2024-05-06T07:07:59.123456+00:00"
+    assert body["workers"] == {"count": 0, "jobs": []}
 
 
 def test_health_stale_scheduler_and_no_auth_needed(app_config: Config, db: Database) -> None:

@@ -9,6 +9,7 @@ from tests.actions.factory import add_dag, add_run, set_ti_state, task
 from tests.api.conftest import AppClient
 
 from tradewind.store import Database
+from tradewind.values import DagRunInfo
 
 RUNS = "/api/experimental/dags/example/dag_runs"
 D1 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -193,3 +194,47 @@ def test_page_errors(client: AppClient, db: Database) -> None:
         "type": "BadRequest",
     }
     assert client.get("/dags/example/graph?execution_date=2020-01-01").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        DagRunInfo(1, "example", "manual__2024-01-01T00:00:00+00:00", "queued", D1),
+        DagRunInfo(
+            2**40,
+            'dåg "quoted" \\ / <x>',
+            "run\n\t\u2028é😀",
+            "running",
+            D1 + timedelta(microseconds=7),
+            D1,
+            D1 + timedelta(days=1, microseconds=1),
+            "manual",
+            True,
+            {"nested": {"list": [1, 2.5, None, True, "ü"]}, "": ""},
+        ),
+        DagRunInfo(3, "a b/c?d", "x", "success", D1, run_type="backfill", conf={}),
+    ],
+)
+def test_fast_run_list_json_is_the_generic_rendering(run: DagRunInfo) -> None:
+    import json
+
+    from tradewind.api import schemas
+
+    runs = [run, run]
+    expected = json.dumps(
+        [schemas.dag_run_to_json(r) for r in runs], separators=(",", ":"), ensure_ascii=False
+    )
+    assert schemas.dag_runs_json(runs) == expected
+    assert schemas.dag_runs_json([]) == "[]"
+
+
+def test_listed_run_round_trips_through_the_wire(client: AppClient, db: Database) -> None:
+    from tradewind.actions import dag_runs
+    from tradewind.api import schemas
+
+    add_dag(db)
+    add_run(db, "example", D1, run_id='é "1"')
+    client.post("/api/experimental/dags/example/dag_runs", json={"conf": {"k": "ü"}, "run_id": "t"})
+    with db.transaction(write=False) as store:
+        expected = dag_runs.dag_runs(store, "example")
+    assert [schemas.dag_run_from_json(item) for item in client.get(RUNS).json()] == expected

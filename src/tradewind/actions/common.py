@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
 
 from tradewind.errors import BadRequest, DagNotFound, DagRunNotFound
 from tradewind.models import DagModel, DagRun, EventLog
@@ -12,6 +14,7 @@ from tradewind.store import Store
 from tradewind.timeutil import isoformat, to_utc
 
 ID_MAX_LENGTH = 250
+_INSERT_EVENT = insert(cast(Table, EventLog.__table__))
 
 
 def require_dag(store: Store, dag_id: str, *, suffix: str = " in DagModel") -> DagModel:
@@ -68,14 +71,18 @@ def record_event(
     run_id: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write who did what; ``extra`` must hold no secrets (never a conf's values)."""
-    store.session.add(
-        EventLog(
-            dttm=now,
-            event=event,
-            owner=owner,
-            dag_id=dag_id,
-            run_id=run_id,
-            extra=json.dumps(extra, sort_keys=True) if extra else None,
-        )
+    """Write who did what; ``extra`` must hold no secrets (never a conf's values).
+
+    A prebuilt Core insert, not an ORM object: the ORM's flush of one row costs more than
+    the rest of a trigger's statements.
+    """
+    row = dict(
+        dttm=now,
+        event=event,
+        owner=owner,
+        dag_id=dag_id,
+        task_id=None,
+        run_id=run_id,
+        extra=json.dumps(extra, sort_keys=True) if extra else None,
     )
+    store.session.connection().execute(_INSERT_EVENT, row)

@@ -7,10 +7,11 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from tradewind.actions.common import ID_MAX_LENGTH, check_text, record_event, require_run, require_serialized
 from tradewind.dag.schedules import parse_schedule_summary
 from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists, InvalidConf
-from tradewind.models import DagRun
 from tradewind.models.states import DagRunState, DagRunType
 from tradewind.store import Store
 from tradewind.timeutil import isoformat, to_utc
@@ -45,18 +46,18 @@ def trigger_dag(
         check_text(run_id, "run_id", max_length=ID_MAX_LENGTH)
     for date in _candidate_dates(now, execution_date, replace_microseconds):
         wanted_run_id = run_id or f"manual__{isoformat(date)}"
-        run = _insert_run(store, data, wanted_run_id, date, conf_dict, now)
-        if run is not None:
+        if _insert_run(store, data, wanted_run_id, date, conf_dict, now):
             record_event(
                 store,
                 "trigger_dag",
                 now=now,
                 owner=owner,
                 dag_id=dag_id,
-                run_id=run.run_id,
+                run_id=wanted_run_id,
                 extra={"execution_date": isoformat(date), "conf_keys": sorted(conf_dict or {})},
             )
-            return TriggerResult(dag_id, run.run_id, date, run.state, run.queued_at, external_trigger=True)
+            state = DagRunState.QUEUED.value
+            return TriggerResult(dag_id, wanted_run_id, date, state, now, external_trigger=True)
         if execution_date is not None or (run_id and store.find_dag_run(dag_id, run_id=run_id)):
             break
     raise DagRunAlreadyExists(
@@ -101,21 +102,23 @@ def _insert_run(
     date: datetime,
     conf: dict[str, Any] | None,
     now: datetime,
-) -> DagRun | None:
+) -> bool:
+    """Whether the run was created; False when a run has that run_id or execution_date."""
     dag_id = data["dag_id"]
-    run = store.try_create_dag_run(
-        data,
-        run_id=run_id,
-        execution_date=to_utc(date),
-        run_type=DagRunType.MANUAL.value,
-        now=now,
-        conf=conf,
-        external_trigger=True,
-        data_interval=_data_interval(data, date),
-    )
-    if run is None and store.find_dag(dag_id) is None:
-        raise DagNotFound(f"Dag id {dag_id} not found in DagModel")
-    return run
+    try:
+        created = store.try_create_dag_run(
+            data,
+            run_id=run_id,
+            execution_date=to_utc(date),
+            run_type=DagRunType.MANUAL.value,
+            now=now,
+            conf=conf,
+            external_trigger=True,
+            data_interval=_data_interval(data, date),
+        )
+    except IntegrityError:  # only the foreign key is left to refuse it: the DAG was deleted meanwhile
+        raise DagNotFound(f"Dag id {dag_id} not found in DagModel") from None
+    return created is not None
 
 
 def _data_interval(data: dict[str, Any], date: datetime) -> tuple[datetime, datetime]:
@@ -145,7 +148,7 @@ def dag_runs(
     )
     if not rows and store.find_dag(dag_id) is None:  # runs imply their DAG: look only when there are none
         raise BadRequest(f"Dag id {dag_id} not found in DagModel")
-    return [DagRunInfo(**row._mapping) for row in rows]  # RUN_LISTING_COLUMNS are named as its fields
+    return [DagRunInfo(*row) for row in rows]  # RUN_LISTING_COLUMNS are its fields, in order
 
 
 def parse_run_state(state: str | None) -> str | None:

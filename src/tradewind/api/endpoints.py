@@ -1,7 +1,8 @@
 """Thin handlers: parse the request, call one action in one transaction, render its JSON shape.
 
 Handlers are coroutines; the database work of an action runs in the thread pool (the
-ORM is synchronous), in a read transaction unless it changes something.
+ORM is synchronous), in a read transaction unless it changes something. Reads of SQLite
+run on the event loop instead (see :func:`read_action`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.responses import Response
 from tradewind import __version__
 from tradewind.actions import dag_runs, dags, pools, tasks
 from tradewind.api import schemas
-from tradewind.api.health import check_health
+from tradewind.api.health import health_document
 from tradewind.clock import Clock
 from tradewind.config import Config
 from tradewind.errors import BadRequest
@@ -63,7 +64,13 @@ def _in_transaction(db: Database, write: bool, action: Callable[..., T], args: t
 
 
 async def read_action(request: Request, action: Callable[..., T], *args: Any, **kw: Any) -> T:
-    return await run_in_threadpool(_in_transaction, app_context(request).db, False, action, args, kw)
+    db = app_context(request).db
+    if db.is_sqlite:
+        # A read of a local SQLite file in WAL mode never waits for a writer, and costs less
+        # than the thread hop and the GIL hand-offs between worker threads that the pool adds
+        # (16 concurrent lists of 100 runs: 2.4 ms of CPU per request in the pool, 1.0 inline).
+        return _in_transaction(db, False, action, args, kw)
+    return await run_in_threadpool(_in_transaction, db, False, action, args, kw)
 
 
 async def write_action(request: Request, action: Callable[..., T], *args: Any, **kw: Any) -> T:
@@ -101,27 +108,26 @@ async def trigger_dag(request: Request, dag_id: str) -> Response:
     return json_response(schemas.trigger_to_json(result))
 
 
-async def list_dag_runs(
-    request: Request,
-    dag_id: str,
-    state: str | None = None,
-    limit: str | None = None,
-    offset: str | None = None,
-    execution_date_gte: str | None = None,
-    execution_date_lte: str | None = None,
-) -> Response:
+async def list_dag_runs(request: Request, dag_id: str) -> Response:
+    """Query: ``state``, ``limit``, ``offset``, ``execution_date_gte``, ``execution_date_lte``.
+
+    Read from the query string here, not declared as parameters: FastAPI's per-parameter
+    handling cost more than the rest of the framework on this hot path (the route table
+    documents them for OpenAPI).
+    """
+    query = request.query_params
     tz = app_context(request).tz
     runs = await read_action(
         request,
         dag_runs.dag_runs,
         dag_id,
-        state=state,
-        limit=schemas.parse_optional_int(limit, "limit"),
-        offset=schemas.parse_optional_int(offset, "offset") or 0,
-        execution_date_gte=schemas.parse_query_date(execution_date_gte, tz),
-        execution_date_lte=schemas.parse_query_date(execution_date_lte, tz),
+        state=query.get("state"),
+        limit=schemas.parse_optional_int(query.get("limit"), "limit"),
+        offset=schemas.parse_optional_int(query.get("offset"), "offset") or 0,
+        execution_date_gte=schemas.parse_query_date(query.get("execution_date_gte"), tz),
+        execution_date_lte=schemas.parse_query_date(query.get("execution_date_lte"), tz),
     )
-    return json_response([schemas.dag_run_to_json(run) for run in runs])
+    return Response(schemas.dag_runs_json(runs).encode(), media_type="application/json")
 
 
 async def dag_run_state(request: Request, dag_id: str, execution_date: str) -> Response:
@@ -217,5 +223,7 @@ async def lineage(request: Request, dag_id: str, execution_date: str) -> Respons
 async def health(request: Request) -> Response:
     context = app_context(request)
     threshold = context.config.scheduler.scheduler_health_check_threshold
-    found = await run_in_threadpool(check_health, context.db, now=context.clock.now(), threshold=threshold)
-    return json_response(schemas.health_to_json(found))
+    document = await run_in_threadpool(
+        health_document, context.db, now=context.clock.now(), threshold=threshold
+    )
+    return json_response(document)

@@ -41,6 +41,15 @@ _POOL_BODY = _body(
 _PAUSED_BODY = _body({"is_paused": {"type": "boolean"}}, ["is_paused"])
 
 
+def _query(*names: str) -> dict[str, Any]:
+    """Query parameters a handler reads itself (see ``endpoints.list_dag_runs``)."""
+    optional = {"in": "query", "required": False, "schema": {"type": "string"}}
+    return {"parameters": [{"name": name, **optional} for name in names]}
+
+
+_RUN_LIST_QUERY = _query("state", "limit", "offset", "execution_date_gte", "execution_date_lte")
+
+
 @dataclass(frozen=True, slots=True)
 class ApiRoute:
     path: str
@@ -55,7 +64,9 @@ API_ROUTES: list[ApiRoute] = [
     ApiRoute("/test", ep.test, summary="Check that the API answers"),
     ApiRoute("/info", ep.info, summary="Tradewind's version"),
     ApiRoute("/dags/{dag_id}/dag_runs", ep.trigger_dag, ("POST",), OP, "Trigger a DAG run", _TRIGGER_BODY),
-    ApiRoute("/dags/{dag_id}/dag_runs", ep.list_dag_runs, summary="List a DAG's runs"),
+    ApiRoute(
+        "/dags/{dag_id}/dag_runs", ep.list_dag_runs, ("GET",), VIEWER, "List a DAG's runs", _RUN_LIST_QUERY
+    ),
     ApiRoute("/dags/{dag_id}/dag_runs/{execution_date}", ep.dag_run_state, summary="A run's state"),
     ApiRoute("/dags/{dag_id}/tasks/{task_id}", ep.task_info, summary="A task's definition"),
     ApiRoute(
