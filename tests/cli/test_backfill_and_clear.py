@@ -85,6 +85,43 @@ def test_backfill_then_clear_one_task(tradewind: Run, tmp_path: Path, db_url: st
     assert _run_states(tradewind, env)["2024-01-02"] == "success"
 
 
+SCHEDULED_DAGS = """
+from datetime import datetime
+from tradewind import DAG
+from tradewind.dag import EmptyOperator
+
+for dag_id in ("backfilled", "bystander"):
+    with DAG(dag_id, schedule="@daily", start_date=datetime(2024, 1, 1), catchup=False,
+             is_paused_upon_creation=False) as dag:
+        EmptyOperator(task_id="only")
+    globals()[dag_id] = dag
+"""
+
+
+def test_foreground_backfill_runs_only_its_own_runs(tradewind: Run, tmp_path: Path, db_url: str) -> None:
+    """Without a live scheduler, backfill runs one in the foreground that starts no other run."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "scheduled.py").write_text(SCHEDULED_DAGS)
+    env = {"TRADEWIND__CORE__DAGS_FOLDER": str(dags), "TRADEWIND__CORE__LOAD_EXAMPLES": "False",
+           "TRADEWIND__CORE__SQL_ALCHEMY_CONN": db_url}  # fmt: skip
+    assert tradewind("db", "init", env=env).returncode == 0
+    assert tradewind("dags", "reserialize", env=env).returncode == 0
+    backfill = tradewind("dags", "backfill", "backfilled", "-s", "2024-05-01", "-e", "2024-05-02", env=env)
+    assert backfill.returncode == 0, backfill.stderr
+    assert "2/2 runs finished (success 2, failed 0, running 0)" in backfill.stdout
+
+    def runs(dag_id: str) -> list[tuple[str, str]]:
+        result = tradewind("dags", "list-runs", "-d", dag_id, "-o", "json", env=env)
+        return sorted((run["run_id"], run["state"]) for run in json.loads(result.stdout))
+
+    assert runs("backfilled") == [
+        ("backfill__2024-05-01T00:00:00+00:00", "success"),
+        ("backfill__2024-05-02T00:00:00+00:00", "success"),
+    ]
+    assert runs("bystander") == []
+
+
 def _start_scheduler(tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND")}
     environ |= env | {"TRADEWIND_HOME": str(tmp_path / "home")}

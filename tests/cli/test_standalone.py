@@ -24,13 +24,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(home: Path, port: int) -> subprocess.Popen[str]:
+def _start(home: Path, port: int, **settings: str) -> subprocess.Popen[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND")}
     environ |= {
         "TRADEWIND_HOME": str(home),
         "TRADEWIND__WEBSERVER__PORT": str(port),
         "TRADEWIND__CORE__LOAD_EXAMPLES": "True",
-    }
+    } | settings
     return subprocess.Popen(
         [sys.executable, "-m", "tradewind", "standalone"],
         env=environ,
@@ -120,3 +120,36 @@ def test_first_start_is_password_protected_and_the_password_is_shown_once(tmp_pa
         assert lines[-1] == f"API login: user admin, password in {home / 'standalone_admin_password.txt'}"
     finally:
         assert _stop(again) == 0
+
+
+def test_exits_non_zero_when_a_peer_declares_its_scheduler_dead(tmp_path: Path) -> None:
+    """What another scheduler does to a frozen one: its job is ended; standalone must not exit 0."""
+    from sqlalchemy import update
+
+    from tradewind.models import Job
+    from tradewind.store import Database
+
+    home, port, url = tmp_path / "home", _free_port(), f"sqlite:///{tmp_path / 'tradewind.db'}"
+    process = _start(home, port, TRADEWIND__CORE__SQL_ALCHEMY_CONN=url, TRADEWIND__CORE__LOAD_EXAMPLES="False",
+                     TRADEWIND__SCHEDULER__HEARTBEAT_SEC="0.5")  # fmt: skip
+    db = Database(url)
+    try:
+        _read_until(process, r"Tradewind is running")
+        _wait_for_api(f"http://127.0.0.1:{port}")
+        deadline, ended = time.monotonic() + 60, 0
+        while not ended and time.monotonic() < deadline:
+            with db.transaction() as store:
+                stmt = update(Job).where(Job.job_type == "SchedulerJob", Job.state == "running")
+                ended = store.session.execute(stmt.values(state="failed")).rowcount
+            time.sleep(0.2)
+        assert ended == 1
+        assert process.wait(60) == 1
+        assert process.stdout is not None
+        assert "declared it dead" in process.stdout.read()
+        with pytest.raises(httpx.TransportError):  # the webserver was stopped too
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    finally:
+        db.dispose()
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,6 +89,23 @@ class ScriptedExecutor:
         return [w.key.task_id for w in self.submitted]
 
 
+@dataclass
+class AdoptingExecutor(ScriptedExecutor):
+    """A ScriptedExecutor whose attempts outlive the scheduler, like Celery's: it can adopt
+    attempts another executor submitted, and its workers heartbeat their attempts."""
+
+    heartbeats_tasks: bool = True
+    adopted: dict[TaskKey, int] = field(default_factory=dict)
+
+    def adopt(self, attempts: Mapping[TaskKey, int]) -> set[TaskKey]:
+        taken = {key for key in attempts if key not in self.in_flight}
+        for key in taken:
+            self.adopted[key] = attempts[key]
+            self.in_flight[key] = TaskWorkload(key, "", T0, T0, T0, "manual", False, None, attempts[key], None,
+                                               "default", 1, "")  # fmt: skip
+        return taken
+
+
 def register_dag(db: Database, dag: DAG, *, now: datetime = T0, paused: bool = False) -> dict[str, Any]:
     """Store ``dag`` as the parser would; returns its serialized dict."""
     data = json.loads(json.dumps(serialize_dag(dag)))
@@ -142,8 +159,12 @@ class Harness:
 def make_harness(db: Database, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
     made: list[Harness] = []
 
-    def make(script: Script | None = None, *, now: datetime = T0, **options: Any) -> Harness:
-        executor = ScriptedExecutor(script) if script else ScriptedExecutor()
+    def make(
+        script: Script | None = None, *, now: datetime = T0, executor: ScriptedExecutor | None = None,
+        **options: Any,
+    ) -> Harness:  # fmt: skip
+        if executor is None:
+            executor = ScriptedExecutor(script) if script else ScriptedExecutor()
         clock = FixedClock(now)
         settings: dict[str, Any] = {"poll_interval": 0.0, "refresh_interval": 0.0, "heartbeat_sec": 3600.0,
                                     "running_write_delay": 0.0}  # fmt: skip

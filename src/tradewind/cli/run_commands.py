@@ -3,7 +3,8 @@
 ``dags backfill`` creates queued ``backfill`` runs for every schedule point in the range, then
 waits for them with progress. If a live scheduler is running it picks the runs up; otherwise
 the command runs a scheduler in the foreground (the configured executor, no DAG parsing) until
-the backfill is done, so it works on a laptop with nothing else started. Backfill runs start
+the backfill is done, so it works on a laptop with nothing else started. That scheduler only
+starts the backfill's own runs: it creates no scheduled runs and leaves every other run alone. Backfill runs start
 even if the DAG is paused, and count towards ``max_active_runs``.
 """
 
@@ -93,8 +94,10 @@ def _run_in_foreground(env: Env, dag_id: str, run_ids: list[str]) -> None:
     import signal
 
     from tradewind.scheduler.main import build_scheduler, stop_event_on_signals
+    from tradewind.store.scheduling import RunScope
 
-    scheduler = build_scheduler(env.config, env.db, parse=False)
+    scope = RunScope(dag_id, frozenset(run_ids))
+    scheduler = build_scheduler(env.config, env.db, parse=False, scope=scope)
     with stop_event_on_signals(signal.SIGTERM, signal.SIGINT) as stop:
         thread = threading.Thread(target=scheduler.run, args=(stop,), name="tradewind-backfill")
         thread.start()

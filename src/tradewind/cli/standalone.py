@@ -42,11 +42,16 @@ def command(env: Env) -> None:
         init_db(env.db)
         _ensure_admin(env)
         webserver = None if stop.is_set() else _start_webserver(env)
+        healthy = True
         try:
             if not stop.is_set():
-                run_scheduler(config, env.db, stop)
+                healthy = run_scheduler(config, env.db, stop)
         finally:
             _stop(webserver)
+    if not healthy:
+        raise click.ClickException(
+            "Scheduler stopped: another scheduler declared it dead and adopted its work"
+        )
     click.echo("Standalone stopped")
 
 

@@ -15,12 +15,18 @@ from tradewind.parsing import DagFolderSync
 from tradewind.scheduler.parser import DagParser
 from tradewind.scheduler.scheduler import Scheduler
 from tradewind.store import Database
+from tradewind.store.scheduling import RunScope
 
 log = logging.getLogger(__name__)
 
 
-def build_scheduler(config: Config, db: Database, *, parse: bool = True) -> Scheduler:
-    """A Scheduler with the configured executor and, unless ``parse`` is off, a DAG-folder parser."""
+def build_scheduler(
+    config: Config, db: Database, *, parse: bool = True, scope: RunScope | None = None
+) -> Scheduler:
+    """A Scheduler with the configured executor and, unless ``parse`` is off, a DAG-folder parser.
+
+    ``scope`` limits it to some runs of one DAG and turns off run creation (``dags backfill``).
+    """
     parser = None
     if parse:
         sync = DagFolderSync(
@@ -32,6 +38,7 @@ def build_scheduler(config: Config, db: Database, *, parse: bool = True) -> Sche
         db, make_executor(config, db=db), log_folder=config.log_folder, parallelism=config.core.parallelism,
         heartbeat_sec=config.scheduler.heartbeat_sec,
         health_check_threshold=config.scheduler.scheduler_health_check_threshold, parser=parser,
+        zombie_threshold=config.scheduler.zombie_threshold_sec, scope=scope,
     )  # fmt: skip
 
 

@@ -17,6 +17,15 @@ its heartbeats; the one whose fenced ``UPDATE job SET state='failed'`` ends a de
 The executor makes task processes die with their scheduler and holds a per-instance lock,
 so a reset instance never runs twice at the same time. The dead job's DAG runs are then
 claimable: the next scheduler to heartbeat adopts them (``Store.claim_orphaned_dag_runs``).
+
+Executors whose attempts outlive the scheduler (they have an ``adopt`` method: Celery's
+workers keep running) change this: resetting would make the worker stop a healthy task. The
+reaper then resets only instances whose run is finished; the others stay as they are until
+the scheduler that claims or starts their run takes them over (``Store.adopt_task_instances``)
+and hands them to its executor's ``adopt``, which follows them to their end. The same holds
+for a graceful stop: the job ends, its attempts keep running for the next scheduler. An
+adopted attempt whose worker died is found by the zombie check (no ``last_heartbeat_at``
+for ``[scheduler] zombie_threshold_sec``; see ``Scheduler``).
 A scheduler that was only frozen finds out at its next heartbeat (which fails once its job
 is ``failed``) and stops without touching those runs again.
 """
@@ -81,18 +90,22 @@ def reap_dead_jobs(
     threshold: float,
     spec_for: Callable[[str], DagSpec | None],
     always_reset: bool = False,
+    adoptable: bool = False,
 ) -> ResetSummary:
     """End dead scheduler jobs and reset the task instances they had queued or running.
 
     Instances are looked for when this call ended a job, or with ``always_reset`` (at start:
-    a job may have been ended without its work being reset).
+    a job may have been ended without its work being reset). With ``adoptable`` (the
+    executor can follow attempts it did not submit), only instances of finished runs are
+    reset: the others are adopted with their runs.
     """
     expired, gone = dead_job_ids(store, me=me, hostname=hostname, now=now, threshold=threshold)
     limit = now - timedelta(seconds=threshold)
     dead = store.end_dead_jobs(expired, gone, expired_before=limit, now=now)
     if not dead and not always_reset:
         return ResetSummary((), 0, 0, 0)
-    return reset_task_instances(store, store.orphaned_task_instances(JOB_TYPE), now, spec_for, tuple(dead))
+    rows = store.orphaned_task_instances(JOB_TYPE, finished_runs_only=adoptable)
+    return reset_task_instances(store, rows, now, spec_for, tuple(dead))
 
 
 def reset_task_instances(

@@ -37,7 +37,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from tradewind.scheduler.runs import create_run, task_instance_row
 from tradewind.scheduler.specs import DagSpec, SpecCache
 from tradewind.scheduler.view import ActiveRun, ActiveView, TiRecord
 from tradewind.store import Database, Store
+from tradewind.store.scheduling import RunScope
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,9 @@ class Scheduler:
         parser: DagParser | None = None,
         hostname: str | None = None,
         running_write_delay: float = 0.2,
+        scope: RunScope | None = None,
+        zombie_threshold: float = 60.0,
+        queued_timeout: float | None = None,
     ) -> None:
         self._db = db
         self._executor = executor
@@ -115,6 +119,13 @@ class Scheduler:
         self._running_write_delay = running_write_delay
         self._shared = not db.is_sqlite  # other schedulers may share the database
         self._lost = False
+        self._scope = scope  # a backfill's own scheduler: only these runs, no scheduled ones
+        self._zombie_threshold = zombie_threshold
+        self._queued_timeout = queued_timeout if queued_timeout is not None else zombie_threshold * 10
+        adopt: Callable[[Mapping[TaskKey, int]], set[TaskKey]] | None = getattr(executor, "adopt", None)
+        self._adopt = adopt  # attempts outlive this process: adopt them rather than reset them
+        self._workers_beat = bool(getattr(executor, "heartbeats_tasks", False))
+        self._adopted: set[TaskKey] = set()  # adopted during this pass (not in its executor snapshot)
 
     @property
     def job_id(self) -> int | None:
@@ -153,6 +164,7 @@ class Scheduler:
         return reap_dead_jobs(
             store, me=self._job_id, hostname=self._hostname, now=now, threshold=self._threshold,
             spec_for=lambda dag_id: self._spec(store, dag_id), always_reset=always_reset,
+            adoptable=self._adopt is not None,
         )  # fmt: skip
 
     @staticmethod
@@ -192,6 +204,12 @@ class Scheduler:
         if self._lost:  # the runs and their instances belong to other schedulers now
             self._executor.stop(wait=False)
             return
+        if self._adopt is not None:  # attempts outlive this process: the next scheduler adopts them
+            self._force = True
+            self._safe_tick()  # record what already happened
+            self._executor.stop(wait=False)  # its "lost" reports of running attempts are not applied
+            self._end_job(keep_attempts=True)
+            return
         deadline = time.monotonic() + drain_timeout
         while self._view.active and time.monotonic() < deadline:
             self._executor.wait(min(self._poll_interval, 1.0))
@@ -201,13 +219,15 @@ class Scheduler:
         self._safe_tick()
         self._end_job()
 
-    def _end_job(self) -> None:
+    def _end_job(self, *, keep_attempts: bool = False) -> None:
+        """End the job; give back its unstarted work and retry its running attempts, unless
+        ``keep_attempts`` (they keep running, for the next scheduler to adopt)."""
         if self._job_id is None:
             return
         now = self._clock.now()
         with self._db.transaction() as store:
             store.end_jobs([self._job_id], state="success", now=now)
-            rows = store.task_instances_of_jobs([self._job_id])
+            rows = [] if keep_attempts else store.task_instances_of_jobs([self._job_id])
             summary = reset_task_instances(
                 store, rows, now, lambda dag_id: self._spec(store, dag_id), graceful=True
             )
@@ -266,7 +286,7 @@ class Scheduler:
             return False
         self._next["poll"] = now + timedelta(seconds=self._poll_interval)
         with self._db.transaction(write=False) as store:
-            queued = store.queued_dag_run_ids(self._job_id)
+            queued = store.queued_dag_run_ids(self._job_id, scope=self._scope)
         self._queued_seen = bool(set(queued) - self._blocked_runs)
         return self._queued_seen
 
@@ -340,6 +360,9 @@ class Scheduler:
 
     def _create_due_runs(self, store: Store, now: datetime) -> bool:
         """Create due scheduled runs (queued); True if any was created."""
+        if self._scope is not None:  # it runs one command's runs: schedules are someone else's
+            self._next["schedule"] = _FOREVER
+            return False
         counts = store.active_run_counts()
         wake = now + timedelta(seconds=_FAR)
         created = False
@@ -392,7 +415,7 @@ class Scheduler:
     def _adopt_orphaned_runs(self, store: Store) -> None:
         """Take over running runs nobody owns: left by a dead or stopped scheduler, or made elsewhere."""
         assert self._job_id is not None
-        rows = store.claim_orphaned_dag_runs(self._job_id)
+        rows = store.claim_orphaned_dag_runs(self._job_id, scope=self._scope)
         for row in rows:
             self._load_run(store, row)
         if rows:
@@ -401,7 +424,7 @@ class Scheduler:
     def _start_queued_runs(self, store: Store, now: datetime) -> None:
         self._queued_seen = False
         self._next["poll"] = now + timedelta(seconds=self._poll_interval)
-        rows = store.queued_dag_runs(self._job_id, limit=_RUNS_PER_PASS)
+        rows = store.queued_dag_runs(self._job_id, limit=_RUNS_PER_PASS, scope=self._scope)
         self._force = self._force or len(rows) == _RUNS_PER_PASS  # more may wait: another pass at once
         locked = store.lock_dags(row.dag_id for row in rows)  # max_active_runs counts stay true
         running = store.running_run_counts(locked)
@@ -431,11 +454,23 @@ class Scheduler:
             run_type=row.run_type, external_trigger=bool(row.external_trigger), conf=row.conf,
             start_date=started or row.start_date or row.execution_date, spec=spec, spec_hash=spec_hash,
         )  # fmt: skip
+        if self._adopt is not None:
+            self._adopt_attempts(store, row.dag_id, row.run_id)
         for ti_row in store.task_instance_rows(row.dag_id, row.run_id):
             run.add(TiRecord.from_row(ti_row))
         self._view.add_run(run)
         self._verify_integrity(store, run, started or run.start_date)
         return run
+
+    def _adopt_attempts(self, store: Store, dag_id: str, run_id: str) -> None:
+        """Take over the run's attempts a gone scheduler left running: its executor follows them."""
+        assert self._job_id is not None and self._adopt is not None
+        rows = store.adopt_task_instances(dag_id, run_id, self._job_id)
+        if not rows:
+            return
+        attempts = {TaskKey(dag_id, r.task_id, run_id, r.try_number): r.max_tries for r in rows}
+        self._adopted |= self._adopt(attempts) | set(attempts)  # keys it already followed count too
+        log.info("Adopted %d queued or running attempt(s) of run %s.%s", len(rows), dag_id, run_id)
 
     def _update_run_spec(self, store: Store, run: ActiveRun, new_hash: str, now: datetime) -> None:
         spec = self._spec(store, run.dag_id, new_hash)
@@ -551,18 +586,64 @@ class Scheduler:
         return False
 
     def _heartbeat(self, store: Store, snapshot: set[TaskKey], now: datetime) -> None:
+        """Keep attempts alive, or find the dead ones.
+
+        With workers that heartbeat their attempts themselves (the executor's
+        ``heartbeats_tasks``), a running attempt silent for ``zombie_threshold`` is a zombie
+        and one queued for ``queued_timeout`` is queued again; otherwise this process vouches
+        for its attempts by writing their ``last_heartbeat_at``.
+        """
         self._next["heartbeat"] = now + timedelta(seconds=self._heartbeat_sec)
         assert self._job_id is not None
-        store.heartbeat_task_instances(self._job_id, now)
+        if self._workers_beat:
+            self._fail_zombies(store, now)
+            self._requeue_stuck(store, now)
+        else:
+            store.heartbeat_task_instances(self._job_id, now)
+        known, self._adopted = snapshot | self._adopted, set()
         for (dag_id, run_id, task_id), ti in list(self._view.active.items()):
             key = TaskKey(dag_id, task_id, run_id, ti.try_number)
-            if ti.owner_job_id == self._job_id and key not in snapshot:
-                self._fail_lost_attempt(self._view.runs[(dag_id, run_id)], ti, now)
+            if ti.owner_job_id == self._job_id and key not in known:
+                self._fail_lost_attempt(
+                    self._view.runs[(dag_id, run_id)], ti, now, "was lost by the executor"
+                )
 
-    def _fail_lost_attempt(self, run: ActiveRun, ti: TiRecord, now: datetime) -> None:
-        """The executor forgot an attempt without a final event (it should not): a zombie."""
-        log.warning("Attempt %s.%s.%s try %s was lost by the executor", run.dag_id, run.run_id, ti.task_id,
-                    ti.try_number)  # fmt: skip
+    def _viewed(self, row: Any, state: TaskState) -> tuple[ActiveRun, TiRecord] | None:
+        """The view's run and instance of ``row`` if the view agrees on its state and try."""
+        run = self._view.runs.get((row.dag_id, row.run_id))
+        ti = run.tis.get(row.task_id) if run is not None else None
+        if run is None or ti is None or ti.try_number != row.try_number or ti.state != state:
+            return None
+        return run, ti
+
+    def _fail_zombies(self, store: Store, now: datetime) -> None:
+        assert self._job_id is not None
+        limit = now - timedelta(seconds=self._zombie_threshold)
+        for row in store.stale_running_task_instances(self._job_id, beat_before=limit):
+            found = self._viewed(row, TS.RUNNING)
+            if found is not None:
+                reason = f"is a zombie (no heartbeat for {self._zombie_threshold:g} s)"
+                self._fail_lost_attempt(*found, now, reason)
+
+    def _requeue_stuck(self, store: Store, now: datetime) -> None:
+        """Attempts no worker claimed in ``queued_timeout`` (a lost message): scheduled again.
+
+        Fenced on the queued state and try, so an attempt a worker claims meanwhile runs on;
+        the next attempt is a new try, whose message the old one's worker cannot claim.
+        """
+        assert self._job_id is not None
+        limit = now - timedelta(seconds=self._queued_timeout)
+        for row in store.stuck_queued_task_instances(self._job_id, queued_before=limit):
+            found = self._viewed(row, TS.QUEUED)
+            values = {"state": TS.SCHEDULED.value, "queued_by_job_id": None, "updated_at": now}
+            if found is not None and store.reset_task_instance(row, values):
+                log.warning("Attempt %s.%s.%s try %s was queued for more than %g s: scheduling it again",
+                            row.dag_id, row.run_id, row.task_id, row.try_number, self._queued_timeout)  # fmt: skip
+                self._view.transition(found[0], row.task_id, TS.SCHEDULED, now, queued_by_job_id=None)
+
+    def _fail_lost_attempt(self, run: ActiveRun, ti: TiRecord, now: datetime, reason: str) -> None:
+        """An attempt that will never report its end: a zombie (up_for_retry or failed)."""
+        log.warning("Attempt %s.%s.%s try %s %s", run.dag_id, run.run_id, ti.task_id, ti.try_number, reason)
         retry = ti.try_number <= ti.max_tries
         state = TS.UP_FOR_RETRY if retry else TS.FAILED
         event = TaskEvent(TaskKey(run.dag_id, ti.task_id, run.run_id, ti.try_number), state.value, now)

@@ -24,10 +24,11 @@ of inserts (a triggered run referencing its ``dag`` row) without waiting.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -68,6 +69,20 @@ RUN_COLUMNS = (
     RUN.c.data_interval_end, RUN.c.state, RUN.c.run_type, RUN.c.external_trigger, RUN.c.conf,
     RUN.c.start_date, RUN.c.queued_at,
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RunScope:
+    """The only runs a scheduler may start or adopt: these run ids of one DAG (a backfill's own).
+
+    A scheduler with a scope creates no scheduled runs either: it works for one command.
+    """
+
+    dag_id: str
+    run_ids: frozenset[str]
+
+    def clause(self) -> ColumnElement[bool]:
+        return and_(RUN.c.dag_id == self.dag_id, RUN.c.run_id.in_(sorted(self.run_ids)))
 
 
 class SchedulerQueries:
@@ -126,11 +141,57 @@ class SchedulerQueries:
         query = select(JOB.c.id, JOB.c.hostname, JOB.c.pid, JOB.c.latest_heartbeat)
         return self.session.execute(query.where(JOB.c.job_type == job_type, JOB.c.state == "running")).all()
 
-    def orphaned_task_instances(self, job_type: str) -> Rows:
-        """Queued or running instances queued by a ``job_type`` job that is no longer ``running``."""
+    def orphaned_task_instances(self, job_type: str, *, finished_runs_only: bool = False) -> Rows:
+        """Queued or running instances queued by a ``job_type`` job that is no longer ``running``.
+
+        With ``finished_runs_only``, only those whose run is no longer queued or running (the
+        others are adopted by the run's next owner).
+        """
         owners = select(JOB.c.id).where(JOB.c.job_type == job_type, JOB.c.state != _RUNNING_JOB)
         query = select(*TI_COLUMNS).where(TI.c.state.in_(_ACTIVE), TI.c.queued_by_job_id.in_(owners))
+        if finished_runs_only:
+            unfinished = select(RUN.c.id).where(
+                RUN.c.dag_id == TI.c.dag_id, RUN.c.run_id == TI.c.run_id, RUN.c.state.in_(_UNFINISHED_RUNS)
+            )
+            query = query.where(~unfinished.exists())
         return self.session.execute(query).all()
+
+    def adopt_task_instances(self, dag_id: str, run_id: str, job_id: int) -> Rows:
+        """Make ``job_id`` the owner of the run's queued and running instances whose owner is gone.
+
+        Gone: the ``queued_by_job_id`` job is no longer ``running`` (dead or stopped). Returns
+        ``(task_id, try_number, max_tries)`` of the instances taken over.
+        """
+        owner = TI.c.queued_by_job_id
+        live_owner = select(JOB.c.id).where(JOB.c.id == owner, JOB.c.state == _RUNNING_JOB).exists()
+        where = and_(
+            TI.c.dag_id == dag_id, TI.c.run_id == run_id, TI.c.state.in_(_ACTIVE),
+            owner.is_not(None), owner != job_id, ~live_owner,
+        )  # fmt: skip
+        stmt = (
+            update(TI)
+            .where(where)
+            .values(queued_by_job_id=job_id)
+            .returning(TI.c.task_id, TI.c.try_number, TI.c.max_tries)
+        )
+        return self.session.execute(stmt).all()
+
+    def stale_running_task_instances(self, job_id: int, *, beat_before: datetime) -> Rows:
+        """Running instances of ``job_id`` whose last heartbeat (or start) is older than ``beat_before``."""
+        beat = func.coalesce(TI.c.last_heartbeat_at, TI.c.start_date)
+        where = and_(
+            TI.c.queued_by_job_id == job_id, TI.c.state == TaskState.RUNNING.value, beat < beat_before
+        )
+        return self.session.execute(select(*TI_COLUMNS).where(where)).all()
+
+    def stuck_queued_task_instances(self, job_id: int, *, queued_before: datetime) -> Rows:
+        """Instances ``job_id`` queued before ``queued_before`` that no worker has claimed yet."""
+        where = and_(
+            TI.c.queued_by_job_id == job_id,
+            TI.c.state == TaskState.QUEUED.value,
+            TI.c.queued_dttm < queued_before,
+        )
+        return self.session.execute(select(*TI_COLUMNS).where(where)).all()
 
     def reset_task_instance(self, row: Any, values: Mapping[str, Any]) -> bool:
         """Give one instance ``values`` if it is still as ``row`` saw it (state, try, owner).
@@ -230,18 +291,20 @@ class SchedulerQueries:
 
     # -- DAG runs -------------------------------------------------------------------------
 
-    def queued_dag_run_ids(self, job_id: int | None, limit: int = 100) -> list[int]:
+    def queued_dag_run_ids(
+        self, job_id: int | None, limit: int = 100, scope: RunScope | None = None
+    ) -> list[int]:
         """Cheap poll: queued runs ``job_id`` may start (uses the (state, queued_at) index)."""
         query = (
             select(RUN.c.id)
             .join(DAG, DAG.c.dag_id == RUN.c.dag_id)
-            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START, _claimable(job_id))
+            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START, _claimable(job_id), _in_scope(scope))
             .order_by(RUN.c.queued_at, RUN.c.id)
             .limit(limit)
         )
         return list(self.session.scalars(query))
 
-    def queued_dag_runs(self, job_id: int | None, limit: int = 100) -> Rows:
+    def queued_dag_runs(self, job_id: int | None, limit: int = 100, scope: RunScope | None = None) -> Rows:
         """Queued runs ``job_id`` may start, oldest logical date first, each row locked.
 
         A run may start when its DAG is active and unpaused (a paused DAG's triggered runs
@@ -259,7 +322,7 @@ class SchedulerQueries:
         query = (
             select(*RUN_COLUMNS, DAG.c.max_active_runs)
             .join(DAG, DAG.c.dag_id == RUN.c.dag_id)
-            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START, _claimable(job_id))
+            .where(RUN.c.state == DagRunState.QUEUED.value, _MAY_START, _claimable(job_id), _in_scope(scope))
             .where(running < DAG.c.max_active_runs)  # so runs of full DAGs do not crowd out the rest
             .order_by(RUN.c.execution_date, RUN.c.id)
             .limit(limit)
@@ -273,13 +336,14 @@ class SchedulerQueries:
         query = select(*RUN_COLUMNS).where(RUN.c.state == DagRunState.RUNNING.value, owned)
         return self.session.execute(query.order_by(RUN.c.execution_date, RUN.c.id)).all()
 
-    def claim_orphaned_dag_runs(self, job_id: int, limit: int = 1000) -> Rows:
-        """Take over running runs that are unowned or whose scheduler job is no longer running.
+    def claim_orphaned_dag_runs(self, job_id: int, limit: int = 1000, scope: RunScope | None = None) -> Rows:
+        """Take over running runs (within ``scope``) that are unowned or whose scheduler job is
+        no longer running.
 
         PostgreSQL: runs another scheduler is claiming right now are skipped. Returns the
         claimed runs, now owned by ``job_id``.
         """
-        orphaned = and_(_claimable(job_id), RUN.c.scheduler_job_id.is_distinct_from(job_id))
+        orphaned = and_(_claimable(job_id), RUN.c.scheduler_job_id.is_distinct_from(job_id), _in_scope(scope))
         query = (
             select(*RUN_COLUMNS)
             .where(RUN.c.state == DagRunState.RUNNING.value, orphaned)
@@ -439,6 +503,10 @@ def _claimable(job_id: int | None) -> ColumnElement[bool]:
     live_owner = select(JOB.c.id).where(JOB.c.id == owner, JOB.c.state == _RUNNING_JOB).exists()
     mine = owner == job_id if job_id is not None else owner.is_(None)
     return or_(owner.is_(None), mine, ~live_owner)
+
+
+def _in_scope(scope: RunScope | None) -> ColumnElement[bool]:
+    return scope.clause() if scope is not None else true()
 
 
 def _rowcount(result: Any) -> int:
