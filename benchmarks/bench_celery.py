@@ -8,7 +8,9 @@ backend; never the machine's shared one), ``tradewind celery worker`` processes 
 ``tradewind scheduler``, then measures, like ``bench_scheduler.py``:
 
 (a) a 100-task chain of no-op Python tasks: trigger to success and the per-hop latency;
-(b) 1,000 independent no-op Python tasks: tasks per second (target >= 200 through Celery).
+(b) 1,000 independent no-op Python tasks: tasks per second (target >= 200 through Celery), and
+    the CPU each process group spent per task meanwhile, which says more than the rate on a
+    machine shared with other work (the load average is printed with it).
 
 ``--executor local`` runs the same DAGs with the LocalExecutor on the same database, for comparison.
 """
@@ -84,7 +86,10 @@ def main() -> None:
         print(f"Tradewind {args.executor} executor benchmark ({args.workers} workers x {args.concurrency}, "
               f"parallelism {args.parallelism}, PostgreSQL, {os.cpu_count()} CPUs), home {home}")  # fmt: skip
         bench_chain(db)
-        bench_fanout(db, target=200)
+        groups = {"scheduler": [processes[-1].pid], "workers": [p.pid for p in processes[:-1]]}
+        if redis is not None:
+            groups["redis"] = [redis[0].pid]
+        bench_fanout(db, target=200, groups=groups)
         db.dispose()
     finally:
         for process in reversed(processes):
@@ -195,13 +200,46 @@ def bench_chain(db: Any) -> None:
           f"per hop median {statistics.median(hops):.1f} ms, p90 {statistics.quantiles(hops, n=10)[-1]:.1f} ms")  # fmt: skip
 
 
-def bench_fanout(db: Any, *, target: float) -> None:
+def bench_fanout(db: Any, *, target: float, groups: dict[str, list[int]]) -> None:
+    before, load = cpu_by_group(groups), os.getloadavg()[0]
     trigger(db, "bench_fanout", "r1")
     run = wait_run(db, "bench_fanout", "r1")
+    spent = {name: seconds - before.get(name, 0.0) for name, seconds in cpu_by_group(groups).items()}
     elapsed = (run.end_date - run.queued_at).total_seconds()
     rate = 1000 / elapsed
     print(f"(b) 1,000 no-op Python tasks (fan-out): {elapsed:.2f} s trigger to success, {rate:,.0f} tasks/s "
           f"[target >= {target:,.0f}: {'OK' if rate >= target else 'MISSED'}]")  # fmt: skip
+    shares = ", ".join(f"{name} {seconds:.2f}" for name, seconds in spent.items())
+    print(f"    CPU ms per task: {shares}; total {sum(spent.values()):.2f} (load average {load:.2f} before; "
+          "PostgreSQL not counted)")  # fmt: skip
+
+
+def cpu_by_group(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user + system, reaped children included) of each group's processes.
+
+    The descendants of the scheduler and workers (task runners and the tasks they fork) form
+    the group "runners+tasks". Divided by 1,000 tasks, seconds become ms per task.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
+    owner = {pid: name for name, pids in groups.items() for pid in pids}
+    totals: dict[str, float] = dict.fromkeys([*groups, "runners+tasks"], 0.0)
+    for pid, (_, seconds) in stats.items():
+        group, parent = owner.get(pid), pid
+        while group is None and parent in stats and parent > 1:
+            parent = stats[parent][0]
+            group = "runners+tasks" if parent in owner and owner[parent] != "redis" else None
+        if group is not None:
+            totals[group] += seconds
+    return totals
 
 
 if __name__ == "__main__":

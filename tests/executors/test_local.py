@@ -281,3 +281,28 @@ def test_events_are_small_pickles_not_json_of_everything(site: Site, make_execut
     event = final(run_all(executor, [workload])[workload.key])
 
     assert json.loads(dict(event.xcoms)["return_value"]) == [1, 2, 3]
+
+
+def test_wakeup_from_another_thread_ends_a_wait_at_once(site: Site, make_executor: MakeExecutor) -> None:
+    import threading
+
+    executor = make_executor("local")
+    assert isinstance(executor, LocalExecutor)
+    timer = threading.Timer(0.2, executor.wakeup)
+    started = time.monotonic()
+    timer.start()
+
+    assert executor.wait(10.0) is False
+    assert time.monotonic() - started < 5.0
+    assert executor.wait(0.05) is False  # the wakeup was consumed
+    timer.join()
+
+
+def test_wakeup_before_start_and_after_stop_is_harmless(site: Site) -> None:
+    executor = LocalExecutor(lock_dir=site.locks, dags_folder=site.dags)
+    executor.wakeup()
+    assert executor.wait(0.01) is False
+    executor.start()
+    executor.stop()
+    executor.wakeup()
+    assert executor.wait(0.01) is False

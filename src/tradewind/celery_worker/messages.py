@@ -1,11 +1,14 @@
 """What travels through Celery: the task payload, the result-backend states, the task ids.
 
-The payload is a :class:`~tradewind.executors.base.TaskWorkload` as a plain JSON dict. The
-worker stores two kinds of results under the attempt's Celery task id:
+The payload is a :class:`~tradewind.executors.base.TaskWorkload` as a plain JSON dict, plus
+two optional keys from the executor: ``submission_id`` (:data:`SUBMISSION`), echoed in every
+result so the executor can tell this submission's results from a stale one under the same
+task id, and ``notify`` (:data:`NOTIFY`), a Redis channel to publish the task id on after
+each store. The worker stores two kinds of results under the attempt's Celery task id:
 
 * state ``RUNNING`` (:data:`RUNNING`): ``{"hostname", "pid", "started_at", "beat"}``, stored
-  when the attempt starts and again at every worker heartbeat (``beat`` counts them, so a
-  stored value changes while the worker lives);
+  at every worker heartbeat while the attempt runs (``beat`` counts them, so a stored value
+  changes while the worker lives); an attempt shorter than one heartbeat stores none;
 * state ``SUCCESS``: the attempt's final :class:`~tradewind.executors.base.TaskEvent` as a
   dict. ``SUCCESS`` means the *Celery task* is done; the task instance's own state is in the
   event. Celery never overwrites a ``SUCCESS`` result with another state.
@@ -27,6 +30,8 @@ TASK_NAME = "tradewind.run_task_instance"
 RUNNING = "RUNNING"
 FINAL = "SUCCESS"
 WORKER_JOB = "WorkerJob"
+SUBMISSION = "submission_id"
+NOTIFY = "notify"
 
 _NAMESPACE = uuid.UUID("6f1d4d52-8a4e-4b7f-9d53-5a3c2f0e7b11")
 
@@ -35,6 +40,11 @@ def task_id_for(key: TaskKey, namespace: str = "") -> str:
     """The Celery task id of one attempt: stable for ``(namespace, key)``."""
     name = "\0".join((namespace, key.dag_id, key.run_id, key.task_id, str(key.try_number)))
     return f"tw-{uuid.uuid5(_NAMESPACE, name)}"
+
+
+def events_channel_for(namespace: str) -> str:
+    """The Redis channel workers publish on when a result of ``namespace``'s attempts changes."""
+    return f"tradewind-results-{uuid.uuid5(_NAMESPACE, namespace)}"
 
 
 def key_to_dict(key: TaskKey) -> dict[str, Any]:
@@ -85,7 +95,9 @@ def workload_from_dict(data: dict[str, Any]) -> TaskWorkload:
     )
 
 
-def event_to_dict(event: TaskEvent, *, started_at: datetime | None = None) -> dict[str, Any]:
+def event_to_dict(
+    event: TaskEvent, *, started_at: datetime | None = None, submission_id: str | None = None
+) -> dict[str, Any]:
     """A final event as stored in the result backend (XCom values are JSON, so UTF-8 text)."""
     return {
         "key": key_to_dict(event.key),
@@ -97,6 +109,7 @@ def event_to_dict(event: TaskEvent, *, started_at: datetime | None = None) -> di
         "skip_task_ids": list(event.skip_task_ids),
         "error": event.error,
         "started_at": started_at.isoformat() if started_at is not None else None,
+        SUBMISSION: submission_id,
     }
 
 
@@ -114,5 +127,8 @@ def event_from_dict(data: dict[str, Any]) -> TaskEvent:
     )
 
 
-def running_meta(hostname: str, pid: int | None, started_at: datetime, beat: int) -> dict[str, Any]:
-    return {"hostname": hostname, "pid": pid, "started_at": started_at.isoformat(), "beat": beat}
+def running_meta(
+    hostname: str, pid: int | None, started_at: datetime, beat: int, submission_id: str | None = None
+) -> dict[str, Any]:
+    return {"hostname": hostname, "pid": pid, "started_at": started_at.isoformat(), "beat": beat,
+            SUBMISSION: submission_id}  # fmt: skip

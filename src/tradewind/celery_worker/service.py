@@ -8,8 +8,10 @@ Delivery is at-least-once, so every message is checked against the database befo
    the message is acknowledged and nothing runs. A database error retries the message later.
 2. **Run** through :class:`~tradewind.celery_worker.slots.TaskSlots`: a forked task process,
    as with the LocalExecutor.
-3. **Report** to the result backend: ``RUNNING`` when the attempt starts, the final event when
-   it ends (see :mod:`.messages`). The CeleryExecutor turns those into TaskEvents.
+3. **Report** to the result backend: the final event when the attempt ends, and ``RUNNING``
+   at each heartbeat while it runs (see :mod:`.messages`); each store wakes the executor
+   (:mod:`.results`), which turns them into TaskEvents. The claim already recorded the start
+   in the database, so a short attempt costs one result write.
 4. **Heartbeat** every ``heartbeat_interval`` seconds: the ``WorkerJob`` row, each running
    instance's ``last_heartbeat_at`` and its ``RUNNING`` result. An instance whose row is no
    longer ``running`` with this try (cleared, marked, or reset by the scheduler) is stopped.
@@ -30,11 +32,13 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from tradewind.celery_worker.messages import (
     FINAL,
+    NOTIFY,
     RUNNING,
+    SUBMISSION,
     WORKER_JOB,
     event_to_dict,
     running_meta,
@@ -43,7 +47,9 @@ from tradewind.celery_worker.messages import (
 from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
 
 if TYPE_CHECKING:
+    from tradewind.celery_worker.claims import Claims
     from tradewind.celery_worker.logserver import LogServer
+    from tradewind.celery_worker.results import ResultWriter
     from tradewind.celery_worker.slots import TaskSlots
     from tradewind.config import Config
     from tradewind.store import Database
@@ -82,6 +88,8 @@ class _Attempt:
     task_id: str
     workload: TaskWorkload
     started_at: datetime
+    submission_id: str | None = None  # echoed in results (see .messages)
+    notify: str | None = None  # the executor's channel
     beats: int = 0
 
 
@@ -93,6 +101,8 @@ class WorkerService:
         self.options = options
         self._app = app
         self._db: Database | None = None
+        self._claims: Claims | None = None
+        self._results: ResultWriter | None = None
         self._slots: TaskSlots | None = None
         self._log_server: LogServer | None = None
         self.job_id: int | None = None
@@ -106,6 +116,8 @@ class WorkerService:
     # --- life cycle -------------------------------------------------------------------
 
     def start(self) -> None:
+        from tradewind.celery_worker.claims import Claims
+        from tradewind.celery_worker.results import ResultWriter
         from tradewind.celery_worker.slots import TaskSlots
         from tradewind.executors.local import LocalExecutor
         from tradewind.runtime.wire import lock_dir_for
@@ -117,6 +129,9 @@ class WorkerService:
             self.job_id = store.add_job(
                 WORKER_JOB, hostname=self.options.hostname, pid=os.getpid(), now=_now()
             )
+        self._claims = Claims(str.__str__(config.core.sql_alchemy_conn), hostname=self.options.hostname,
+                              pid=os.getpid(), unixname=_user())  # fmt: skip
+        self._results = ResultWriter(self._app.backend)
         executor = LocalExecutor(
             parallelism=self.options.concurrency, db_url=str.__str__(config.core.sql_alchemy_conn),
             max_xcom_size=config.core.max_xcom_size, lock_dir=lock_dir_for(config.home),
@@ -150,6 +165,8 @@ class WorkerService:
             self._heartbeat.join(10)
         if self._log_server is not None:
             self._log_server.stop()
+        if self._claims is not None:
+            self._claims.close()
         if self._db is not None and self.job_id is not None:
             with contextlib.suppress(Exception), self._db.transaction() as store:
                 store.end_jobs([self.job_id], state="success", now=_now())
@@ -170,43 +187,41 @@ class WorkerService:
                 "Not running %s: it is not queued (a redelivered message, or it was cleared)", workload.key
             )
             return
-        attempt = _Attempt(task_id, workload, _now())
-        with self._lock:
+        attempt = _Attempt(
+            task_id, workload, _now(), _text(payload.get(SUBMISSION)), _text(payload.get(NOTIFY))
+        )
+        with self._lock:  # from now on the heartbeat stores RUNNING for it
             self._attempts[workload.key] = attempt
-        try:
-            self._store_running(attempt)
-        except Exception as exc:  # the heartbeat stores it again; the attempt must not wait
-            log.warning("Cannot store the running state of %s: %s", workload.key, exc)
         try:
             assert self._slots is not None
             event = self._slots.run(workload)
         finally:
             with self._lock:
                 self._attempts.pop(workload.key, None)
-        self._store_final(task_id, event, attempt.started_at)
+        self._store_final(attempt, event)
 
     def _claim(self, workload: TaskWorkload) -> bool:
-        now = _now()
-        values = dict(state="running", hostname=self.options.hostname, pid=os.getpid(), unixname=_user(),
-                      start_date=now, last_heartbeat_at=now, updated_at=now)  # fmt: skip
-        assert self._db is not None
-        with self._db.transaction() as store:
-            return _update_attempt(store.session, workload.key, "queued", values) == 1
+        assert self._claims is not None
+        return self._claims.claim(workload.key, _now())
 
     def _store_running(self, attempt: _Attempt) -> None:
-        assert self._slots is not None
+        assert self._slots is not None and self._results is not None
         pid = self._slots.pid_of(attempt.workload.key) or os.getpid()
-        meta = running_meta(self.options.hostname, pid, attempt.started_at, attempt.beats)
-        self._app.backend.store_result(attempt.task_id, meta, RUNNING)
+        meta = running_meta(
+            self.options.hostname, pid, attempt.started_at, attempt.beats, attempt.submission_id
+        )
+        self._results.store(attempt.task_id, meta, RUNNING, notify=attempt.notify)
 
-    def _store_final(self, task_id: str, event: TaskEvent, started_at: datetime) -> None:
+    def _store_final(self, attempt: _Attempt, event: TaskEvent) -> None:
         """Store the final event, retrying while the backend is unreachable (it is the only report)."""
         with self._store_lock:  # a heartbeat store of this attempt may be in flight: let it finish first
             pass
+        assert self._results is not None
+        result = event_to_dict(event, started_at=attempt.started_at, submission_id=attempt.submission_id)
         deadline = time.monotonic() + _FINAL_STORE_PATIENCE
         while True:
             try:
-                self._app.backend.store_result(task_id, event_to_dict(event, started_at=started_at), FINAL)
+                self._results.store(attempt.task_id, result, FINAL, notify=attempt.notify)
                 return
             except Exception:
                 if time.monotonic() > deadline or self._stopping.is_set():
@@ -237,15 +252,15 @@ class WorkerService:
         self._give_up_if_cut_off()
 
     def _beat_database(self, attempts: list[_Attempt]) -> set[TaskKey]:
+        """The job row, then each attempt's row in its own statement (see :mod:`.claims`)."""
         now, gone = _now(), set()
-        assert self._db is not None and self.job_id is not None
+        assert self._db is not None and self._claims is not None and self.job_id is not None
         try:
             with self._db.transaction() as store:
                 store.heartbeat_job(self.job_id, now)
-                for attempt in attempts:
-                    key = attempt.workload.key
-                    if _update_attempt(store.session, key, "running", {"last_heartbeat_at": now}) == 0:
-                        gone.add(key)
+            for attempt in attempts:
+                if not self._claims.beat(attempt.workload.key, now):
+                    gone.add(attempt.workload.key)
         except Exception as exc:
             log.warning("Database heartbeat failed: %s", exc)
             return set()
@@ -320,20 +335,8 @@ def install_worker_hooks(app: Any, **options: Any) -> Any:
     return app
 
 
-def _update_attempt(session: Any, key: TaskKey, state: str, values: dict[str, Any]) -> int:
-    """Update one attempt's row if it is in ``state`` with this try; returns the rows changed (0 or 1)."""
-    from sqlalchemy import Table, update
-
-    from tradewind.models import TaskInstance
-
-    ti = cast(Table, TaskInstance.__table__)
-    statement = (
-        update(ti)
-        .where(ti.c.dag_id == key.dag_id, ti.c.run_id == key.run_id, ti.c.task_id == key.task_id,
-               ti.c.try_number == key.try_number, ti.c.state == state)
-        .values(**values)
-    )  # fmt: skip
-    return int(session.execute(statement).rowcount)
+def _text(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def _now() -> datetime:

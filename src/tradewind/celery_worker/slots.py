@@ -27,8 +27,8 @@ from tradewind.runtime.attempt import retry_state
 
 log = logging.getLogger("tradewind.celery.worker")
 
-#: While attempts run, the owner thread looks for new submissions this often (seconds).
-_POLL = 0.005
+#: The owner thread's longest sleep: it is woken for new work, so this only bounds a missed wakeup.
+_IDLE = 1.0
 
 
 @dataclass(slots=True)
@@ -68,7 +68,7 @@ class TaskSlots:
                 raise ValueError(f"{workload.key} is already running here")
             self._waiters[workload.key] = waiter
         self._inbox.put(workload)
-        self._wake.set()
+        self._wake_owner()
         waiter.done.wait()
         assert waiter.event is not None
         return waiter.event
@@ -89,13 +89,14 @@ class TaskSlots:
         log.warning("Stopping %s: %s", key, reason)
         if pid is not None:
             _signal_group(pid, signal.SIGTERM)
+        self._wake_owner()  # to enforce the kill deadline
 
     def stop(self, *, terminate: bool = True, timeout: float = 60.0) -> None:
         """Stop the owner thread; running attempts are terminated (or awaited) and reported."""
         with self._lock:
             if self._stop is None:
                 self._stop = terminate
-        self._wake.set()
+        self._wake_owner()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -106,14 +107,25 @@ class TaskSlots:
             while self._stop is None:
                 self._submit_new()
                 if not self._waiters:
-                    self._wake.wait(1.0)
+                    self._wake.wait(_IDLE)
                     self._wake.clear()
                     continue
-                self._executor.wait(_POLL)
+                self._executor.wait(self._until_next_kill())
                 self._route(self._executor.events())
                 self._enforce_kills()
         finally:
             self._shut_down()
+
+    def _wake_owner(self) -> None:
+        """Wake the owner thread, idle (``_wake``) or waiting on its executor (``wakeup``)."""
+        self._wake.set()
+        self._executor.wakeup()
+
+    def _until_next_kill(self) -> float:
+        deadlines = [
+            w.kill_at for w in list(self._waiters.values()) if w.kill_at is not None and w.pid is not None
+        ]
+        return max(0.0, min([_IDLE, *(d - time.monotonic() for d in deadlines)]))
 
     def _submit_new(self) -> None:
         while True:

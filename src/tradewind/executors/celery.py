@@ -4,8 +4,15 @@
 task (``[celery] default_queue`` for tasks left on ``default``). Workers claim the task
 instance in the database, run the attempt like the LocalExecutor does and store its progress
 in the result backend under a task id derived from the attempt's key (see
-:mod:`tradewind.celery_worker.messages`). This executor polls those results for every
-attempt in flight, in one ``MGET`` per poll (``poll_interval``), and turns them into events.
+:mod:`tradewind.celery_worker.messages`). This executor reads those results for every
+attempt in flight, in one ``MGET``, and turns them into events. On Redis, workers publish
+on a channel of this executor's after each store, and :meth:`CeleryExecutor.wait` blocks on
+it, so a result is read the moment it lands; without notices (or if one is lost) results are
+polled every ``poll_interval`` (every ``quiet_poll_interval`` while notices work).
+
+Each submission carries a random id that the worker echoes in its results: a result under
+the same task id left by an earlier database of the same URL is ignored, without a ``DEL``
+per submission.
 
 Attempts are never left running forever. An attempt is reported lost (``up_for_retry`` or
 ``failed``) when its worker stops heartbeating its result for ``zombie_threshold`` seconds
@@ -16,9 +23,13 @@ retried, in order) but loses nothing; a backend that is down delays events.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
+import threading
 import time
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _REPUBLISH_DELAY = 1.0
+_RESUBSCRIBE_DELAY = 1.0
 _DEFAULT_QUEUE_NAME = "default"
 
 
@@ -41,6 +53,7 @@ class _Flight:
     task_id: str
     submitted_at: float
     changed_at: float
+    submission_id: str | None = None  # None: adopted, any result of the task id is its own
     published: bool = False
     raw: Any = None  # the last stored value seen
     seen_running: bool = False
@@ -55,6 +68,9 @@ class CeleryExecutor:
     claimed but never reported. ``app`` replaces the Celery app built from ``config`` (tests).
     """
 
+    #: Workers refresh ``task_instance.last_heartbeat_at`` of the attempts they run.
+    heartbeats_tasks = True
+
     def __init__(
         self,
         *,
@@ -62,6 +78,7 @@ class CeleryExecutor:
         database: Database | None = None,
         db_url: str | None = None,
         poll_interval: float = 0.02,
+        quiet_poll_interval: float = 1.0,
         zombie_threshold: float | None = None,
         app: Any = None,
     ) -> None:
@@ -71,13 +88,15 @@ class CeleryExecutor:
         self._owns_database = database is None
         self._namespace = self._db_url
         self._poll_interval = poll_interval
+        self._quiet_poll_interval = max(quiet_poll_interval, poll_interval)
         self._zombie_threshold = zombie_threshold or config.scheduler.zombie_threshold_sec
         self._app = app
         self._results: _Results | None = None
+        self._notices: _Notices | None = None
         self._flights: dict[TaskKey, _Flight] = {}
         self._ready: list[TaskEvent] = []
         self._next_poll = 0.0
-        self._next_publish = 0.0
+        self._publisher = _Publisher(lambda flight: self._publish(flight))
         self._next_claim_check = 0.0
         self._backend_down = False
         self._is_stopped = False
@@ -85,13 +104,17 @@ class CeleryExecutor:
     # --- the contract -----------------------------------------------------------------
 
     def start(self) -> None:
-        """Build the Celery app; connections open lazily, on the first publish and poll."""
+        """Build the Celery app and subscribe to result notices; the broker connection opens lazily."""
         if self._app is None:
             from tradewind.celery_worker.app import make_celery_app
 
             self._app = make_celery_app(self._config)
         if self._results is None:
+            from tradewind.celery_worker.messages import events_channel_for
+
             self._results = _Results(self._app.backend)
+            self._notices = _Notices(self._app.backend, events_channel_for(self._namespace))
+            self._notices.wait(0.0)  # subscribe before the first publish
 
     def submit(self, workload: TaskWorkload) -> None:
         if self._is_stopped:
@@ -102,10 +125,9 @@ class CeleryExecutor:
         from tradewind.celery_worker.messages import task_id_for
 
         now = time.monotonic()
-        flight = _Flight(workload, task_id_for(workload.key, self._namespace), now, now)
+        flight = _Flight(workload, task_id_for(workload.key, self._namespace), now, now, uuid.uuid4().hex)
         self._flights[workload.key] = flight
-        if now >= self._next_publish:
-            self._publish(flight)
+        self._publisher.put(flight)
 
     def events(self) -> list[TaskEvent]:
         self._poll()
@@ -116,10 +138,19 @@ class CeleryExecutor:
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
             self._poll()
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if self._ready or remaining <= 0:
                 return bool(self._ready)
-            time.sleep(min(remaining, self._poll_interval if self._flights else remaining))
+            nap = min(remaining, max(self._next_poll - now, 0.0)) if self._flights else remaining
+            self._sleep(nap)
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep until a worker publishes a notice (the next poll reads it) or ``seconds`` pass."""
+        if self._notices is None:
+            time.sleep(seconds)
+        else:
+            self._notices.wait(seconds)
 
     def running(self) -> set[TaskKey]:
         return set(self._flights)
@@ -134,6 +165,8 @@ class CeleryExecutor:
         if self._is_stopped:
             return
         self._is_stopped = True
+        if not wait:
+            self._publisher.stop(drop=True)
         while wait and self._flights:
             self._poll(force=True)
             time.sleep(self._poll_interval)
@@ -144,6 +177,9 @@ class CeleryExecutor:
                     flight, "The scheduler stopped; the worker stops the attempt at its next heartbeat"
                 )
         self._flights.clear()
+        self._publisher.stop(drop=True)
+        if self._notices is not None:
+            self._notices.close()
         if self._owns_database and self._database is not None:
             self._database.dispose()
 
@@ -174,29 +210,27 @@ class CeleryExecutor:
     # --- publishing -----------------------------------------------------------------------
 
     def _publish(self, flight: _Flight) -> bool:
-        from tradewind.celery_worker.messages import TASK_NAME, workload_to_dict
+        from tradewind.celery_worker.messages import NOTIFY, SUBMISSION, TASK_NAME, workload_to_dict
 
         assert self._app is not None and self._results is not None
         workload = flight.workload
+        payload = workload_to_dict(workload) | {
+            SUBMISSION: flight.submission_id,
+            NOTIFY: self._notices_channel(),
+        }
         try:
-            self._results.forget(flight.task_id)  # a result left by an earlier database of the same ids
             self._app.send_task(
-                TASK_NAME, args=[workload_to_dict(workload)], task_id=flight.task_id,
-                queue=self._queue_for(workload), ignore_result=True, retry=True,
+                TASK_NAME, args=[payload], task_id=flight.task_id, queue=self._queue_for(workload),
+                ignore_result=True, retry=True, argsrepr=f"({workload.key})", kwargsrepr="{}",
             )  # fmt: skip
         except Exception as exc:
             log.warning("Cannot publish %s (%s); retrying in %g s", workload.key, exc, _REPUBLISH_DELAY)
-            self._next_publish = time.monotonic() + _REPUBLISH_DELAY
             return False
         flight.published = True
         return True
 
-    def _publish_pending(self, now: float) -> None:
-        if now < self._next_publish:
-            return
-        for flight in [f for f in self._flights.values() if not f.published]:
-            if not self._publish(flight):
-                return
+    def _notices_channel(self) -> str | None:
+        return self._notices.channel if self._notices is not None and self._notices.is_supported else None
 
     def _queue_for(self, workload: TaskWorkload) -> str:
         queue = workload.queue
@@ -205,14 +239,24 @@ class CeleryExecutor:
     # --- reading results --------------------------------------------------------------------
 
     def _poll(self, *, force: bool = False) -> None:
+        """Read the results of every attempt when a poll is due, else of those with notices."""
+        if self._results is None:
+            return
         now = time.monotonic()
-        if (now < self._next_poll and not force) or self._results is None:
+        noticed = self._notices.take() if self._notices is not None else set()
+        if force or noticed is None or now >= self._next_poll:
+            quiet = self._notices is not None and self._notices.is_listening
+            self._next_poll = now + (self._quiet_poll_interval if quiet else self._poll_interval)
+            flights = [f for f in self._flights.values() if f.published]
+        elif noticed:
+            flights = [f for f in self._flights.values() if f.published and f.task_id in noticed]
+        else:
             return
-        self._next_poll = now + self._poll_interval
-        self._publish_pending(now)
-        flights = [f for f in self._flights.values() if f.published]
-        if not flights:
-            return
+        if flights:
+            self._read(flights, now)
+
+    def _read(self, flights: list[_Flight], now: float) -> None:
+        assert self._results is not None
         try:
             values = self._results.fetch([f.task_id for f in flights])
         except Exception as exc:
@@ -226,16 +270,18 @@ class CeleryExecutor:
                 flight.changed_at = now
         for flight, raw in zip(flights, values, strict=True):
             if raw is not None and raw != flight.raw:
-                flight.raw, flight.changed_at = raw, now
-                self._observe(flight, self._results.decode(raw))
+                self._observe(flight, raw, self._results.decode(raw), now)
         self._find_lost(now)
 
-    def _observe(self, flight: _Flight, meta: Mapping[str, Any]) -> None:
-        from tradewind.celery_worker.messages import FINAL, RUNNING, event_from_dict
+    def _observe(self, flight: _Flight, raw: Any, meta: Mapping[str, Any], now: float) -> None:
+        from tradewind.celery_worker.messages import FINAL, RUNNING, SUBMISSION, event_from_dict
 
         status, result = meta.get("status"), meta.get("result")
         if not isinstance(result, dict):
             return
+        if flight.submission_id is not None and result.get(SUBMISSION) != flight.submission_id:
+            return  # stale: left under this task id by an earlier database of the same URL
+        flight.raw, flight.changed_at = raw, now
         if status == RUNNING and not flight.seen_running:
             self._announce(flight, result.get("started_at"), result.get("pid"), result.get("hostname"))
         elif status == FINAL:
@@ -317,6 +363,41 @@ class CeleryExecutor:
         self._ready.append(TaskEvent(key, state, datetime.now(UTC), error=error))
 
 
+class _Publisher:
+    """Publishes submitted attempts in order from a thread of its own: the owner never waits on the broker.
+
+    Each publish is a round trip to the broker (more under retries); made inline, they held
+    the scheduler's loop for most of a pass. A failed publish is retried, in order, every
+    ``_REPUBLISH_DELAY`` s.
+    """
+
+    def __init__(self, publish: Callable[[_Flight], bool]) -> None:
+        self._publish = publish
+        self._queue: queue.SimpleQueue[_Flight | None] = queue.SimpleQueue()
+        self._dropping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def put(self, flight: _Flight) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tradewind-celery-publisher", daemon=True)
+            self._thread.start()
+        self._queue.put(flight)
+
+    def stop(self, *, drop: bool) -> None:
+        """Stop after publishing what is queued, or (``drop``) after the publish in progress."""
+        if drop:
+            self._dropping.set()
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _run(self) -> None:
+        while (flight := self._queue.get()) is not None:
+            while not self._dropping.is_set() and not self._publish(flight):
+                self._dropping.wait(_REPUBLISH_DELAY)
+
+
 class _Results:
     """Reads and clears attempt results: one ``MGET`` on key-value backends (Redis), else one call each."""
 
@@ -338,12 +419,80 @@ class _Results:
         meta = raw if isinstance(raw, Mapping) else self._backend.decode_result(raw)
         return meta if isinstance(meta, Mapping) else {}
 
-    def forget(self, task_id: str) -> None:
-        backend = self._backend
-        if self._batched and hasattr(backend, "get_key_for_task"):
-            backend.delete(backend.get_key_for_task(task_id))
-        else:
-            backend.forget(task_id)
+
+class _Notices:
+    """This executor's Redis channel: workers publish a task id on it after each result they store.
+
+    A notice only says "read now": one lost (while reconnecting) delays a result until the next
+    quiet poll. Backends without publish/subscribe (not Redis) have none: results are polled.
+    """
+
+    def __init__(self, backend: Any, channel: str) -> None:
+        self.channel = channel
+        self._client = getattr(backend, "client", None) if hasattr(backend, "get_key_for_task") else None
+        self._pubsub: Any = None
+        self._retry_at = 0.0
+        self._noticed: set[str] = set()
+        self._read_all = False
+
+    @property
+    def is_supported(self) -> bool:
+        return self._client is not None and hasattr(self._client, "pubsub")
+
+    @property
+    def is_listening(self) -> bool:
+        return self._pubsub is not None
+
+    def wait(self, timeout: float) -> bool:
+        """True if notices arrived within ``timeout`` seconds (0: only check); :meth:`take` has them."""
+        pubsub = self._subscribed()
+        if pubsub is None:
+            time.sleep(max(timeout, 0.0))
+            return False
+        try:
+            message = pubsub.get_message(ignore_subscribe_messages=True, timeout=max(timeout, 0.0))
+            while message is not None:
+                data = message.get("data")
+                self._noticed.add(data.decode() if isinstance(data, bytes) else str(data))
+                message = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.0)
+        except Exception as exc:
+            log.warning("Lost the result notices channel (%s); polling until it is back", exc)
+            self.close()
+            self._read_all = True  # something may have changed meanwhile
+        return bool(self._noticed) or self._read_all
+
+    def take(self) -> set[str] | None:
+        """The task ids noticed since the last call (after a non-blocking check); None: read them all."""
+        self.wait(0.0)
+        noticed, self._noticed = self._noticed, set()
+        read_all, self._read_all = self._read_all, False
+        return None if read_all else noticed
+
+    def close(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        self._retry_at = time.monotonic() + _RESUBSCRIBE_DELAY
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                pubsub.close()
+
+    def _subscribed(self) -> Any:
+        client = self._client
+        if (
+            self._pubsub is not None
+            or client is None
+            or not self.is_supported
+            or time.monotonic() < self._retry_at
+        ):
+            return self._pubsub
+        try:
+            pubsub = client.pubsub()
+            pubsub.subscribe(self.channel)
+        except Exception as exc:
+            log.warning("Cannot subscribe to result notices (%s); polling results", exc)
+            self._retry_at = time.monotonic() + _RESUBSCRIBE_DELAY
+            return None
+        self._pubsub = pubsub
+        return pubsub
 
 
 def _placeholder_workload(key: TaskKey, max_tries: int) -> TaskWorkload:

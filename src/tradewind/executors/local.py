@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import selectors
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
 from datetime import UTC, datetime
@@ -75,6 +77,8 @@ class LocalExecutor:
         self._started: dict[TaskKey, TaskWorkload] = {}
         self._pids: dict[TaskKey, int] = {}
         self._ready: list[TaskEvent] = []
+        self._wake_lock = threading.Lock()
+        self._wake_r = self._wake_w = -1
         self._is_started = False
         self._is_stopped = False
 
@@ -89,6 +93,7 @@ class LocalExecutor:
         """Start the runner process; it warms up while the first workloads queue in its pipe."""
         if not self._is_started:
             self._is_started = True
+            self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
             self._spawn()
 
     def submit(self, workload: TaskWorkload) -> None:
@@ -113,10 +118,21 @@ class LocalExecutor:
             remaining = deadline - time.monotonic()
             if self._ready or remaining <= 0:
                 return bool(self._ready)
-            if self._selector is None:
-                time.sleep(remaining)
-                continue
-            self._selector.select(remaining)
+            if self._sleep(remaining):
+                self._pump()
+                return bool(self._ready)
+
+    def wakeup(self) -> None:
+        """Make a :meth:`wait` in progress (or the next one) return now. The one thread-safe method.
+
+        For an owner thread that also waits for work from other threads (the Celery worker's
+        task slots): they hand it work, then wake it, so it never has to poll.
+        Added in 0.2.
+        """
+        with self._wake_lock:
+            if self._wake_w >= 0:
+                with contextlib.suppress(BlockingIOError):  # a full pipe will wake it anyway
+                    os.write(self._wake_w, b"\0")
 
     def running(self) -> set[TaskKey]:
         self._pump()
@@ -128,10 +144,12 @@ class LocalExecutor:
         self._is_stopped = True
         self._queued.clear()
         if self._process is None:
+            self._close_wake_pipe()
             return
         self._out += encode(StopCommand(terminate=not wait))
         limit = None if wait else self._settings.kill_grace + _STOP_MARGIN
         self._drain_until_exit(limit)
+        self._close_wake_pipe()
 
     # --- the runner process -------------------------------------------------------------
 
@@ -157,6 +175,7 @@ class LocalExecutor:
         os.set_blocking(self._events_fd, False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._events_fd, selectors.EVENT_READ)
+        self._selector.register(self._wake_r, selectors.EVENT_READ)
         self._reader = FrameReader()
         self._out = bytearray(encode(self._settings))
         self._flush()
@@ -255,7 +274,30 @@ class LocalExecutor:
             if remaining is not None and remaining <= 0:
                 self._process.kill()
                 deadline = None
-            self._selector.select(remaining)
+            self._sleep(remaining)
+
+    def _sleep(self, timeout: float | None) -> bool:
+        """Block until the runner has news, :meth:`wakeup` is called, or ``timeout``; True if woken."""
+        if self._selector is not None:
+            ready = {key.fd for key, _ in self._selector.select(timeout)}
+        elif self._wake_r < 0:  # not started, or stopped
+            time.sleep(timeout or 0.0)
+            return False
+        else:
+            ready = set(select.select([self._wake_r], [], [], timeout)[0])
+        if self._wake_r not in ready:
+            return False
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._wake_r, _READ_SIZE):
+                pass
+        return True
+
+    def _close_wake_pipe(self) -> None:
+        with self._wake_lock:
+            for fd in (self._wake_r, self._wake_w):
+                if fd >= 0:
+                    os.close(fd)
+            self._wake_r = self._wake_w = -1
 
 
 class SequentialExecutor(LocalExecutor):
