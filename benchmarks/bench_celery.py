@@ -24,13 +24,13 @@ import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from bench_scheduler import spawn, tradewind, trigger  # same folder: run as a script
 
 DAGS = """
 from datetime import datetime
@@ -153,25 +153,6 @@ def write_home(home: Path, args: Any, db_url: str, redis_url: str) -> None:
         f"[celery]\nbroker_url = {redis_url}/0\nresult_backend = {redis_url}/1\n"
         f"worker_concurrency = {args.concurrency}\n[logging]\nlogging_level = WARNING\n"
     )
-
-
-def tradewind(args: list[str]) -> None:
-    subprocess.run([sys.executable, "-m", "tradewind", *args], check=True, stdout=subprocess.DEVNULL)
-
-
-def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tradewind", *args], stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def trigger(db: Any, dag_id: str, run_id: str) -> None:
-    now = datetime.now(UTC)
-    with db.transaction() as store:
-        data = store.serialized_dag(dag_id)
-        store.create_dag_run(data, run_id=run_id, execution_date=now, run_type="manual", now=now,
-                             external_trigger=True)  # fmt: skip
 
 
 def wait_run(db: Any, dag_id: str, run_id: str, timeout: float = 300) -> Any:
