@@ -95,6 +95,7 @@ def test_unexpected_error_is_a_bare_500_with_logged_traceback(
     client: AppClient, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     client.app.state.context.db.transaction = _broken_transaction
+    client.app.state.context.db.read = _broken_transaction
     with caplog.at_level(logging.ERROR, logger="tradewind.api"):
         response = client.get("/api/experimental/pools")
     assert (response.status_code, response.content) == (500, b'{"error":"Internal error"}')

@@ -15,7 +15,7 @@ from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists, Inval
 from tradewind.models.states import DagRunState, DagRunType
 from tradewind.store import Store
 from tradewind.timeutil import isoformat, to_utc
-from tradewind.values import DagRunInfo, LatestRun, TriggerResult
+from tradewind.values import DagRunInfo, LatestRun, RunRow, TriggerResult
 
 # Two triggers in the same second keep their microseconds; past that, step by a microsecond.
 _EXTRA_ATTEMPTS = 16
@@ -127,7 +127,7 @@ def _data_interval(data: dict[str, Any], date: datetime) -> tuple[datetime, date
     return info.data_interval_start, info.data_interval_end
 
 
-def dag_runs(
+def dag_run_rows(
     store: Store,
     dag_id: str,
     *,
@@ -136,8 +136,12 @@ def dag_runs(
     execution_date_lte: datetime | None = None,
     limit: int | None = None,
     offset: int = 0,
-) -> list[DagRunInfo]:
-    """A DAG's runs, oldest first. An unknown DAG is a BadRequest (400), as in Airflow."""
+) -> list[RunRow]:
+    """A DAG's runs, oldest first. An unknown DAG is a BadRequest (400), as in Airflow.
+
+    As rows (dates as ISO text): the API writes its JSON straight from them. The local client
+    gets the same rows as values from :func:`dag_runs`.
+    """
     rows = store.dag_runs(
         dag_id,
         state=parse_run_state(state),
@@ -148,7 +152,30 @@ def dag_runs(
     )
     if not rows and store.find_dag(dag_id) is None:  # runs imply their DAG: look only when there are none
         raise BadRequest(f"Dag id {dag_id} not found in DagModel")
-    return [DagRunInfo(*row) for row in rows]  # RUN_LISTING_COLUMNS are its fields, in order
+    return rows
+
+
+def dag_runs(
+    store: Store,
+    dag_id: str,
+    *,
+    state: str | None = None,
+    execution_date_gte: datetime | None = None,
+    execution_date_lte: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[DagRunInfo]:
+    """:func:`dag_run_rows` as values."""
+    rows = dag_run_rows(
+        store,
+        dag_id,
+        state=state,
+        execution_date_gte=execution_date_gte,
+        execution_date_lte=execution_date_lte,
+        limit=limit,
+        offset=offset,
+    )
+    return [DagRunInfo.from_row(row) for row in rows]
 
 
 def parse_run_state(state: str | None) -> str | None:

@@ -7,6 +7,9 @@ On SQLite, write transactions start with ``BEGIN IMMEDIATE``: a deferred transac
 reads and then writes can fail with "database is locked" no matter the busy timeout,
 because SQLite cannot upgrade its read snapshot. Read-only transactions stay deferred so
 that readers never wait for each other (WAL mode).
+
+A request that only reads uses :meth:`Database.read` instead: a pooled Core connection and
+no ORM Session until a query needs one, and on SQLite no ``BEGIN``/``COMMIT`` at all.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class Database:
             self.engine.execution_options(tradewind_write=True), expire_on_commit=False
         )
         self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = self.engine.execution_options(tradewind_read=True)
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,6 +67,24 @@ class Database:
         factory = self._write if write else self._read
         with factory.begin() as session:
             yield Store(session)
+
+    @contextmanager
+    def read(self) -> Iterator[Store]:
+        """A unit of work that only reads, on a pooled connection; nothing is committed.
+
+        Cheaper than ``transaction(write=False)``: no Session unless a query needs the ORM, and
+        on SQLite no ``BEGIN``: each statement reads the latest commit on its own (a single
+        statement is atomic), as every statement does under PostgreSQL's default READ
+        COMMITTED (where this stays a transaction, rolled back at the end). Only for actions
+        that write nothing; when several reads of SQLite must share one snapshot, use
+        ``transaction(write=False)``.
+        """
+        with self._reader.connect() as connection:
+            store = Store(connection=connection)
+            try:
+                yield store
+            finally:
+                store.close()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -100,5 +122,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    write = connection.get_execution_options().get("tradewind_write", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get("tradewind_write", False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif not options.get("tradewind_read", False):  # Database.read: every statement on its own
+        connection.exec_driver_sql("BEGIN")

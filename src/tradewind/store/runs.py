@@ -8,7 +8,19 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Insert, Select, Table, bindparam, delete, func, insert, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -25,25 +37,22 @@ from tradewind.models import (
 )
 from tradewind.models.pools import DEFAULT_POOL
 from tradewind.models.states import DagRunState, TaskState
+from tradewind.timeutil import isoformat
+from tradewind.values import RunRow
 
 SCHEDULER_JOB = "SchedulerJob"
 _RUN = cast(Table, DagRun.__table__)
 _TI = cast(Table, TaskInstance.__table__)
-RUN_LISTING_COLUMNS = (
-    _RUN.c.id,
-    _RUN.c.dag_id,
-    _RUN.c.run_id,
-    _RUN.c.state,
-    _RUN.c.execution_date,
-    _RUN.c.start_date,
-    _RUN.c.end_date,
-    _RUN.c.run_type,
-    _RUN.c.external_trigger,
-    _RUN.c.conf,
-)
-#: The same columns as the driver returns them: converting them in :func:`_listing_rows` costs a
-#: third of what the column types' result processors do (a 100-run listing is a hot path).
-_RAW_LISTING_COLUMNS = tuple(type_coerce(c, NullType()).label(c.key) for c in RUN_LISTING_COLUMNS)
+#: What a listing reads of each run: :data:`~tradewind.values.RunRow` without the dag_id (the
+#: listing is of one DAG), and as the driver returns it: :func:`_listing_rows` converts it in
+#: one loop, for a third of what the column types' result processors cost (a hot path).
+_LISTING_COLUMNS = tuple(
+    type_coerce(c, NullType()).label(c.key)
+    for c in (
+        _RUN.c.id, _RUN.c.run_id, _RUN.c.state, _RUN.c.execution_date, _RUN.c.start_date, _RUN.c.end_date,
+        _RUN.c.run_type, _RUN.c.external_trigger, _RUN.c.conf,
+    )
+)  # fmt: skip
 
 
 class RunQueries:
@@ -142,6 +151,10 @@ class RunQueries:
             self._insert_task_instances(dag, run_id, execution_date)
         return new_id
 
+    def connection(self) -> Connection:
+        """The connection for Core statements (:class:`~tradewind.store.Store` may hold its own)."""
+        return self.session.connection()
+
     def dag_runs(
         self,
         dag_id: str,
@@ -151,17 +164,28 @@ class RunQueries:
         end: datetime | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[RunRow]:
         """A DAG's runs by execution_date ascending, optionally filtered and paged.
 
-        Plain tuples of :data:`RUN_LISTING_COLUMNS` values (datetimes aware UTC, ``conf`` a dict
-        or None), not ORM objects: listing is a hot path.
+        Rows, not ORM objects (listing is a hot path): dates as their ISO text in UTC,
+        ``conf`` a dict or None. Core only: on a :meth:`Database.read` store, no Session.
         """
         filters = dict(state=state, start=start, end=end, limit=limit, offset=offset or None)
-        query = _listing_query(*(value is not None for value in filters.values()))
+        given = tuple(value is not None for value in filters.values())
         params = {name: value for name, value in filters.items() if value is not None}
-        rows = self.session.connection().execute(query, {"dag_id": dag_id, **params}).all()
-        return _listing_rows(rows)
+        params["dag_id"] = dag_id
+        connection = self.connection()
+        if connection.dialect.driver == "pysqlite" and start is None and end is None:
+            # No parameter needs a type's conversion: straight to the driver, which spares
+            # Connection.execute's own work per statement (a sixth of a 100-run listing's
+            # database time; echo does not log it).
+            sql, names, fixed = _driver_listing(connection.dialect, *given)
+            values = fixed | params
+            driver = connection.connection.driver_connection
+            rows = driver.execute(sql, [values[name] for name in names]).fetchall()  # type: ignore[union-attr]
+        else:
+            rows = connection.execute(_listing_query(*given), params).fetchall()
+        return _listing_rows(dag_id, rows)
 
     def latest_dag_runs(self) -> Sequence[DagRun]:
         """For each DAG that has runs, its run with the newest execution_date."""
@@ -242,7 +266,7 @@ def _listing_query(
     state: bool, start: bool, end: bool, limit: bool, offset: bool
 ) -> Select[*tuple[Any, ...]]:
     """The listing statement for the filters given, built once (building costs more than running it)."""
-    query = select(*_RAW_LISTING_COLUMNS).where(_RUN.c.dag_id == bindparam("dag_id"))
+    query = select(*_LISTING_COLUMNS).where(_RUN.c.dag_id == bindparam("dag_id"))
     if state:
         query = query.where(_RUN.c.state == bindparam("state"))
     if start:
@@ -255,16 +279,39 @@ def _listing_query(
     return query.offset(bindparam("offset")) if offset else query
 
 
-def _listing_rows(rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    """The values the column types would return, converted in one loop (no per-value processor calls)."""
-    utc, json_value = _utc, _json_value
+@cache
+def _driver_listing(dialect: Dialect, *given: bool) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The listing's SQL for this dialect, its parameters' names in order, and the values of those
+    the statement fixes itself (SQLite's ``LIMIT -1`` for an offset without a limit)."""
+    compiled = _listing_query(*given).compile(dialect=dialect)
+    fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+    return compiled.string, tuple(compiled.positiontup or ()), fixed
+
+
+def _listing_rows(dag_id: str, rows: Iterable[Sequence[Any]]) -> list[RunRow]:
+    """:data:`RunRow` values from what the driver gives, in one loop (no per-value processor calls)."""
+    iso, json_value = _iso_text, _json_value
     return [
         (
-            id, dag_id, run_id, state, utc(date), None if start is None else utc(start),
-            None if end is None else utc(end), run_type, bool(external), None if conf is None else json_value(conf),
+            id, dag_id, run_id, state, iso(date), None if start is None else iso(start),
+            None if end is None else iso(end), run_type, bool(external),
+            None if conf is None or conf == "null" else json_value(conf),
         )
-        for id, dag_id, run_id, state, date, start, end, run_type, external, conf in rows
+        for id, run_id, state, date, start, end, run_type, external, conf in rows
     ]  # fmt: skip
+
+
+def _iso_text(value: datetime | str) -> str:
+    """``isoformat(_utc(value))``; for the text ``UtcDateTime`` writes to SQLite, by slicing it.
+
+    SQLite holds ``YYYY-MM-DD HH:MM:SS.ffffff``, naive UTC: swapping the space for ``T``,
+    dropping zero microseconds and adding ``+00:00`` is 4x cheaper than parsing and formatting.
+    """
+    if value.__class__ is str and len(value) == 26 and value[10] == " " and value[19] == ".":
+        if value.endswith(".000000"):
+            return f"{value[:10]}T{value[11:19]}+00:00"
+        return f"{value[:10]}T{value[11:]}+00:00"
+    return isoformat(cast(datetime, _utc(value)))
 
 
 def _utc(value: datetime | str | None) -> datetime | None:
