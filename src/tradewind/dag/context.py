@@ -131,7 +131,33 @@ def build_context(
     return context
 
 
+_DATE_KEYS: dict[tuple[int, Any, datetime], tuple[Any, dict[str, Any]]] = {}
+_DATE_KEYS_LIMIT = 256
+
+
+def warm_date_keys(dag: DAG, logical_date: datetime) -> None:
+    """Compute the date keys of a run ahead (a task runner does, before it forks its tasks).
+
+    They depend only on the DAG's schedule and the logical date, and cost a schedule lookup
+    and several ``strptime`` calls; every task of the run then reuses them.
+    """
+    _date_keys(dag, as_utc(logical_date))
+
+
 def _date_keys(dag: DAG, logical: datetime) -> dict[str, Any]:
+    timetable = dag.timetable
+    key = (id(timetable), dag.timezone, logical)
+    cached = _DATE_KEYS.get(key)
+    if cached is not None and cached[0] is timetable:  # the entry holds it: ids are not reused
+        return cached[1]
+    keys = _compute_date_keys(dag, logical)
+    if len(_DATE_KEYS) >= _DATE_KEYS_LIMIT:
+        _DATE_KEYS.clear()
+    _DATE_KEYS[key] = (timetable, keys)
+    return keys
+
+
+def _compute_date_keys(dag: DAG, logical: datetime) -> dict[str, Any]:
     previous = dag.timetable.previous_logical_date(logical, dag.timezone)
     following = dag.timetable.next_logical_date(logical, dag.timezone)
     ds = logical.strftime("%Y-%m-%d")

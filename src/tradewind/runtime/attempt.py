@@ -103,6 +103,21 @@ def run_attempt(
     return _final_event(key, outcome, ti.pushed, pid, hostname)
 
 
+def prepare_attempt(workload: TaskWorkload, dag: DAG) -> None:
+    """Build ahead what an attempt of ``dag`` would otherwise build in its own process.
+
+    Called by the runner before it forks, so that task processes inherit the DAG's Jinja
+    environment and the run's date keys instead of each building (and paying for) them.
+    Errors are left for the attempt itself to raise, in its own process.
+    """
+    from tradewind.dag.context import warm_date_keys
+
+    with contextlib.suppress(Exception):
+        dag.get_template_env()
+    with contextlib.suppress(Exception):
+        warm_date_keys(dag, workload.logical_date)
+
+
 def _execute(
     workload: TaskWorkload, dag: DAG, task: BaseOperator, ti: RuntimeTaskInstance
 ) -> tuple[_Outcome, dict[str, Any] | None]:

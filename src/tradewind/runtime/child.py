@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
@@ -55,6 +56,8 @@ class ChildSetup:
     max_xcom_size: int
     hostname: str
     inherited_fds: tuple[int, ...]  # the runner's own fds: closed first thing
+    lock_offset: int | None = None  # locks.lock_offset(workload.key), if the runner computed it
+    stdin_fd: int = -1  # an fd open on /dev/null to become fd 0 (then closed), else one is opened
 
 
 def run_child(setup: ChildSetup) -> NoReturn:
@@ -79,25 +82,39 @@ def _become_task_process(setup: ChildSetup) -> None:
     with contextlib.suppress(OSError):
         os.nice(TASK_NICENESS)
     become_subreaper()
-    for fd in setup.inherited_fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    close_fds(setup.inherited_fds)
     signal.set_wakeup_fd(-1)  # the runner's; ours must not write into it
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_terminated)
-    _redirect_output(setup.workload.log_path)
+    _redirect_output(setup.workload.log_path, setup.stdin_fd)
 
 
-def _redirect_output(path: str) -> None:
+def close_fds(fds: Iterable[int]) -> None:
+    """Close ``fds``, each run of consecutive numbers in one system call (errors ignored).
+
+    A task process inherits two fds per running sibling from the runner: one by one, their
+    closing was a noticeable part of starting a task.
+    """
+    ordered = sorted(fds)
+    start = 0
+    for i, fd in enumerate(ordered):
+        if i + 1 == len(ordered) or ordered[i + 1] != fd + 1:
+            os.closerange(ordered[start], fd + 1)
+            start = i + 1
+
+
+def _redirect_output(path: str, null: int) -> None:
     from tradewind.runtime.logs import open_log
 
     fd = open_log(path)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
+    if null < 0:
+        null = os.open(os.devnull, os.O_RDONLY)
+    if null != 0:
+        os.dup2(null, 0)
+        os.close(null)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    os.close(null)
     root = logging.getLogger()
     if _log_handler is not None and root.handlers == [_log_handler] and root.level == logging.INFO:
         _log_handler.setLevel(logging.INFO)  # unlike Logger.setLevel, touches no other logger
@@ -136,7 +153,7 @@ def _run(setup: ChildSetup) -> None:
     workload, pid, started = setup.workload, os.getpid(), time.monotonic()
     try:
         write_start(workload, pid, setup.hostname)
-        with instance_lock(setup.lock_dir, workload.key, on_wait=_log_waiting):
+        with instance_lock(setup.lock_dir, workload.key, on_wait=_log_waiting, offset=setup.lock_offset):
             _send(setup.event_fd, TaskEvent(workload.key, "running", datetime.now(UTC), pid, setup.hostname))
             event = run_attempt(
                 workload, setup.dag, xcoms=setup.xcoms, max_xcom_size=setup.max_xcom_size,

@@ -33,11 +33,20 @@ def lock_offset(key: TaskKey) -> int:
 
 @contextlib.contextmanager
 def instance_lock(
-    lock_dir: str | Path, key: TaskKey, *, on_wait: Callable[[], None] | None = None
+    lock_dir: str | Path,
+    key: TaskKey,
+    *,
+    on_wait: Callable[[], None] | None = None,
+    offset: int | None = None,
 ) -> Iterator[None]:
-    """Hold the instance's lock inside the block; ``on_wait`` is called once if it must wait."""
-    fd = _open(Path(lock_dir) / LOCK_FILE)
-    offset = lock_offset(key)
+    """Hold the instance's lock inside the block; ``on_wait`` is called once if it must wait.
+
+    ``offset`` is ``lock_offset(key)`` if the caller computed it already (the runner does,
+    before forking, so task processes skip the hashing).
+    """
+    fd = _open(os.path.join(lock_dir, LOCK_FILE))
+    if offset is None:
+        offset = lock_offset(key)
     try:
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
@@ -50,10 +59,10 @@ def instance_lock(
         os.close(fd)  # releases the lock
 
 
-def _open(path: Path) -> int:
+def _open(path: str) -> int:
     flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
     try:
         return os.open(path, flags, 0o644)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         return os.open(path, flags, 0o644)

@@ -22,6 +22,7 @@ from tradewind.executors.base import TaskWorkload, log_path_for
 __all__ = [
     "LOG_FORMAT",
     "log_path_for",
+    "make_log_folder",
     "open_log",
     "output_to",
     "task_log_handler",
@@ -42,11 +43,23 @@ class _UtcFormatter(logging.Formatter):
 
 def open_log(path: str) -> int:
     """An fd appending to ``path`` (created with its folders); a retry never overwrites a log."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
     try:
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        return os.open(path, flags, 0o644)
     except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        make_log_folder(path)
+        return os.open(path, flags, 0o644)
+
+
+def make_log_folder(path: str) -> None:
+    """Create the folder of the log file ``path``, and its parents, if missing."""
+    folder = os.path.dirname(path)
+    try:
+        os.mkdir(folder)  # the usual case: a new task's folder in an existing run's
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
 
 
 def task_log_handler(stream: io.TextIOBase | typing.TextIO) -> logging.Handler:

@@ -42,10 +42,11 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.executors.base import TaskEvent, TaskWorkload
-from tradewind.runtime.attempt import one_line, retry_state
+from tradewind.runtime.attempt import one_line, prepare_attempt, retry_state
 from tradewind.runtime.child import ChildSetup, become_subreaper, prepare_parent, run_child
 from tradewind.runtime.dags import DagCache
-from tradewind.runtime.logs import open_log
+from tradewind.runtime.locks import lock_offset
+from tradewind.runtime.logs import make_log_folder, open_log
 from tradewind.runtime.wire import FrameReader, RunCommand, RunnerSettings, StopCommand, encode, write_all
 from tradewind.runtime.xcoms import DriverXComs, NoXComs, XComSource
 
@@ -98,7 +99,9 @@ class Runner:
         self._owner_pid = owner_pid
         self._is_stopping = False
         self._is_orphaned = False
+        self._has_exited = False  # a task process ended since orphans were last killed
         self._wakeup_r, self._wakeup_w = os.pipe()
+        self._devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)  # every task's stdin
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -117,6 +120,9 @@ class Runner:
             for key, _ in self._selector.select(self._next_timeout()):
                 if self._selector.get_map().get(key.fd) is key:  # not closed by an earlier handler
                     key.data()
+            if self._has_exited:
+                self._has_exited = False
+                self._kill_orphans()
             self._enforce_deadlines()
             self._check_owner()
         self._flush(block=True)
@@ -157,11 +163,15 @@ class Runner:
         self._handle(self._commands.feed(data))
 
     def _handle(self, messages: Iterable[Any]) -> None:
+        workloads: list[TaskWorkload] = []
         for message in messages:
             if isinstance(message, RunCommand) and not self._is_stopping:
-                self._start(message.workload)
+                workloads.append(message.workload)
             elif isinstance(message, StopCommand):
+                self._start(workloads)
+                workloads = []
                 self._stop(terminate=message.terminate)
+        self._start(workloads)
 
     def _on_signal(self) -> None:
         signals = os.read(self._wakeup_r, 512)
@@ -194,24 +204,51 @@ class Runner:
 
     # --- starting tasks ---------------------------------------------------------------
 
-    def _start(self, workload: TaskWorkload) -> None:
+    def _start(self, workloads: list[TaskWorkload]) -> None:
+        """Fork a task process for each workload, in a tight loop.
+
+        Between two forks the runner touches as little memory as it can: every page it
+        writes while children share it is copied once more, in the runner.
+        """
+        ready = [(workload, dag) for workload in workloads if (dag := self._load(workload)) is not None]
+        if not ready:
+            return
+        # Work every task process would do for itself, done here for all of them at once.
+        offsets = [lock_offset(workload.key) for workload, _ in ready]
+        for workload, _ in ready:
+            with contextlib.suppress(OSError):  # the task process tries again, and reports it
+                make_log_folder(workload.log_path)
+        gc.freeze()  # keeps the collector from touching, and so copying, the parent's pages
+        _flush_stdio()
+        inherited = self._own_fds()
+        forked: list[tuple[int, TaskWorkload, int]] = []
+        for (workload, dag), offset in zip(ready, offsets, strict=True):
+            read_fd, write_fd = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(read_fd)
+                run_child(self._child_setup(workload, dag, write_fd, inherited, offset))
+            os.close(write_fd)
+            inherited.append(read_fd)
+            forked.append((pid, workload, read_fd))
+        for pid, workload, read_fd in forked:
+            self._track(pid, workload, read_fd)
+
+    def _load(self, workload: TaskWorkload) -> Any:
+        """The workload's DAG, prepared for forking; None if it could not be loaded (reported)."""
         imports = self._dags.imports
         try:
             dag = self._dags.get_dag(workload.fileloc, workload.key.dag_id)
         except BaseException as exc:  # the DAG file is user code: it fails this attempt only
             self._report_unstarted(workload, exc)
-            return
+            return None
         if self._dags.imports != imports:  # a re-import may have left the old DAGs' cycles behind
             gc.unfreeze()
             gc.collect()
-        gc.freeze()  # keeps the collector from touching, and so copying, the parent's pages
-        read_fd, write_fd = os.pipe()
-        _flush_stdio()
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            run_child(self._child_setup(workload, dag, write_fd))
-        os.close(write_fd)
+        prepare_attempt(workload, dag)
+        return dag
+
+    def _track(self, pid: int, workload: TaskWorkload, read_fd: int) -> None:
         os.set_blocking(read_fd, False)
         timeout = workload.execution_timeout
         child = _Child(
@@ -221,7 +258,9 @@ class Runner:
         self._watch(read_fd, lambda: self._on_child_output(child))
         self._watch(child.pidfd, lambda: self._on_child_exit(child))
 
-    def _child_setup(self, workload: TaskWorkload, dag: Any, write_fd: int) -> ChildSetup:
+    def _child_setup(
+        self, workload: TaskWorkload, dag: Any, write_fd: int, inherited: list[int], offset: int
+    ) -> ChildSetup:
         return ChildSetup(
             workload=workload,
             dag=dag,
@@ -230,10 +269,12 @@ class Runner:
             xcoms=self._xcoms,
             max_xcom_size=self._settings.max_xcom_size,
             hostname=self._hostname,
-            inherited_fds=tuple(self._own_fds()),
+            inherited_fds=tuple(inherited),
+            lock_offset=offset,
+            stdin_fd=self._devnull,
         )
 
-    def _own_fds(self) -> Iterable[int]:
+    def _own_fds(self) -> list[int]:
         fds = [self._commands_fd, self._events_fd, self._wakeup_r, self._wakeup_w, self._selector.fileno()]
         if self._owner_fd is not None:
             fds.append(self._owner_fd)
@@ -286,7 +327,7 @@ class Runner:
         del self._children[child.pid]
         if not child.is_finished:
             self._emit(self._crash_event(child, status))
-        self._kill_orphans()
+        self._has_exited = True  # what it left behind is killed once the wakeup is handled
 
     def _crash_event(self, child: _Child, status: int) -> TaskEvent:
         code = os.waitstatus_to_exitcode(status)
@@ -378,9 +419,20 @@ def _children_of(pid: int) -> list[int]:
     except OSError:
         return found
     for tid in threads:
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/children", "rb") as file:
-            found.extend(int(p) for p in file.read().split())
+        with contextlib.suppress(OSError):
+            fd = os.open(f"/proc/{pid}/task/{tid}/children", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                found.extend(int(p) for p in _read_to_end(fd).split())
+            finally:
+                os.close(fd)
     return found
+
+
+def _read_to_end(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, _READ_SIZE):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _descendants(pid: int) -> set[int]:

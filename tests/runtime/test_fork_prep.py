@@ -1,0 +1,104 @@
+"""What the runner prepares before forking, so task processes do less: same results either way."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tradewind.dag import DAG, PythonOperator, build_context
+from tradewind.dag import context as context_module
+from tradewind.executors.base import TaskKey, TaskWorkload
+from tradewind.runtime.attempt import prepare_attempt
+from tradewind.runtime.child import close_fds
+from tradewind.runtime.locks import instance_lock, lock_offset
+from tradewind.runtime.logs import make_log_folder, open_log
+
+WHEN = datetime(2024, 3, 1, tzinfo=UTC)
+KEY = TaskKey("d", "t", "r", 1)
+
+
+def _dag() -> DAG:
+    dag = DAG("d", start_date=WHEN, schedule="@daily", fileloc=__file__)
+    PythonOperator(task_id="t", python_callable=lambda: None, dag=dag)
+    return dag
+
+
+def _workload(log_path: str) -> TaskWorkload:
+    return TaskWorkload(
+        KEY, __file__, WHEN, WHEN, WHEN, "manual", False, None, 0, None, "default", 1, log_path
+    )
+
+
+def _context(dag: DAG) -> dict[str, object]:
+    context = build_context(
+        dag, dag.get_task("t"), run_id="r", logical_date=WHEN, data_interval_start=WHEN,
+        data_interval_end=WHEN, conf=None,
+    )  # fmt: skip
+    return {k: v for k, v in context.items() if k not in ("conf", "var", "dag_run")}  # fresh objects
+
+
+def test_prepared_attempts_get_the_same_context_and_the_dags_jinja_environment(tmp_path: Path) -> None:
+    context_module._DATE_KEYS.clear()
+    cold = _context(_dag())
+    dag = _dag()
+    prepare_attempt(_workload(str(tmp_path / "1.log")), dag)
+
+    assert dag._jinja_env is not None
+    assert len(context_module._DATE_KEYS) == 2
+    assert _context(dag) == {**cold, "dag": dag, "task": dag.get_task("t")}
+    assert _context(dag)["yesterday_ds"] == "2024-02-29"
+
+
+def test_date_keys_follow_the_schedule_of_each_dag() -> None:
+    daily, hourly = _dag(), DAG("h", start_date=WHEN, schedule="@hourly")
+    PythonOperator(task_id="t", python_callable=lambda: None, dag=hourly)
+    assert _context(daily)["next_execution_date"] == datetime(2024, 3, 2, tzinfo=UTC)
+    assert _context(hourly)["next_execution_date"] == datetime(2024, 3, 1, 1, tzinfo=UTC)
+
+
+def test_a_precomputed_offset_locks_the_same_instance(tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        with instance_lock(str(tmp_path), KEY, offset=lock_offset(KEY)):
+            marks.write_text("held")
+            time.sleep(0.4)
+        os._exit(0)
+    while not marks.exists():
+        time.sleep(0.01)
+    waited: list[bool] = []
+    with instance_lock(tmp_path, TaskKey("d", "t", "r", 2), on_wait=lambda: waited.append(True)):
+        pass
+    os.waitpid(pid, 0)
+    assert waited == [True]
+
+
+def test_log_folders_are_made_whatever_is_missing(tmp_path: Path) -> None:
+    deep = tmp_path / "a" / "b" / "c" / "1.log"
+    make_log_folder(str(deep))
+    make_log_folder(str(deep))  # exists: fine
+    make_log_folder(str(deep.parent / "d" / "1.log"))  # one level: the usual case
+    assert (deep.parent / "d").is_dir()
+    os.close(open_log(str(tmp_path / "x" / "y" / "1.log")))
+    assert (tmp_path / "x" / "y" / "1.log").exists()
+
+
+def test_close_fds_closes_exactly_the_given_fds() -> None:
+    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(6)]
+    kept = fds[2]
+    try:
+        close_fds([fd for fd in fds if fd != kept] + [fds[-1]])  # duplicates and gaps
+        assert [_is_open(fd) for fd in fds] == [fd == kept for fd in fds]
+        close_fds([])
+    finally:
+        os.close(kept)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
