@@ -8,6 +8,7 @@ import pytest
 from tests.actions.factory import add_dag, add_run, set_ti_state, task
 from tests.api.conftest import AppClient
 
+from tradewind.clients import _wire
 from tradewind.store import Database
 from tradewind.values import DagRunInfo
 
@@ -230,11 +231,10 @@ def test_fast_run_list_json_is_the_generic_rendering(run: DagRunInfo) -> None:
 
 def test_listed_run_round_trips_through_the_wire(client: AppClient, db: Database) -> None:
     from tradewind.actions import dag_runs
-    from tradewind.api import schemas
 
     add_dag(db)
     add_run(db, "example", D1, run_id='é "1"')
     client.post("/api/experimental/dags/example/dag_runs", json={"conf": {"k": "ü"}, "run_id": "t"})
     with db.transaction(write=False) as store:
         expected = dag_runs.dag_runs(store, "example")
-    assert [schemas.dag_run_from_json(item) for item in client.get(RUNS).json()] == expected
+    assert [_wire.dag_run(item) for item in client.get(RUNS).json()] == expected

@@ -1,7 +1,8 @@
-"""Airflow's JSON shapes, in one place, both ways: request parsing and response rendering.
+"""Airflow's JSON shapes on the server: request parsing and response rendering.
 
-Framework-free (stdlib, values, timeutil, errors), so the HTTP JSON client can reuse the
-``*_from_json`` readers: what it parses from a response equals what the action returned.
+Framework-free (stdlib, values, timeutil, errors). The JSON client reads these shapes back
+with :mod:`tradewind.clients._wire`; tests check that what it reads equals what the
+actions returned.
 """
 
 from __future__ import annotations
@@ -25,9 +26,7 @@ from tradewind.values import (
     LineageInfo,
     PoolInfo,
     RunRow,
-    TaskInfo,
     TaskInstanceInfo,
-    TaskLineage,
     TriggerResult,
 )
 
@@ -171,10 +170,6 @@ def _date_or_blank(value: datetime | None) -> str:
     return "" if value is None else isoformat(value)
 
 
-def _blank_or_date(value: str | None) -> datetime | None:
-    return None if not value else datetime.fromisoformat(value)
-
-
 def trigger_to_json(result: TriggerResult) -> dict[str, Any]:
     """Airflow's three keys, plus ``dag_id``, ``state`` and ``queued_at`` for our client."""
     return {
@@ -185,16 +180,6 @@ def trigger_to_json(result: TriggerResult) -> dict[str, Any]:
         "state": result.state,
         "queued_at": _date_or_blank(result.queued_at),
     }
-
-
-def trigger_from_json(data: Mapping[str, Any]) -> TriggerResult:
-    return TriggerResult(
-        dag_id=data["dag_id"],
-        run_id=data["run_id"],
-        execution_date=datetime.fromisoformat(data["execution_date"]),
-        state=data["state"],
-        queued_at=_blank_or_date(data.get("queued_at")),
-    )
 
 
 def dag_run_to_json(run: DagRunInfo) -> dict[str, Any]:
@@ -252,21 +237,6 @@ def _json_text(value: object) -> str:
     return _ENCODER.encode(value)
 
 
-def dag_run_from_json(data: Mapping[str, Any]) -> DagRunInfo:
-    return DagRunInfo(
-        id=data["id"],
-        dag_id=data["dag_id"],
-        run_id=data["run_id"],
-        state=data["state"],
-        execution_date=datetime.fromisoformat(data["execution_date"]),
-        start_date=_blank_or_date(data.get("start_date")),
-        end_date=_blank_or_date(data.get("end_date")),
-        run_type=data.get("run_type", "manual"),
-        external_trigger=bool(data.get("external_trigger", False)),
-        conf=data.get("conf"),
-    )
-
-
 def latest_run_to_json(run: LatestRun) -> dict[str, Any]:
     return {
         "dag_id": run.dag_id,
@@ -274,16 +244,6 @@ def latest_run_to_json(run: LatestRun) -> dict[str, Any]:
         "start_date": _date_or_blank(run.start_date),
         "dag_run_url": dag_run_url(run.dag_id, run.execution_date),
     }
-
-
-def latest_run_from_json(data: Mapping[str, Any]) -> LatestRun:
-    return LatestRun(
-        data["dag_id"], datetime.fromisoformat(data["execution_date"]), _blank_or_date(data["start_date"])
-    )
-
-
-def task_from_json(dag_id: str, data: Mapping[str, str]) -> TaskInfo:
-    return TaskInfo(dag_id, data["task_id"], dict(data))
 
 
 def _to_string(value: object) -> str:
@@ -297,14 +257,6 @@ def task_instance_to_json(ti: TaskInstanceInfo) -> dict[str, str]:
 
 _TI_DATES = frozenset({"execution_date", "start_date", "end_date", "queued_dttm"})
 _TI_INTS = frozenset({"try_number", "max_tries", "pid", "pool_slots", "priority_weight", "map_index"})
-
-
-def task_instance_from_json(data: Mapping[str, str]) -> TaskInstanceInfo:
-    values: dict[str, Any] = {}
-    for f in fields(TaskInstanceInfo):
-        text = data[f.name]
-        values[f.name] = _from_string(f.name, text)
-    return TaskInstanceInfo(**values)
 
 
 def _from_string(name: str, text: str) -> Any:
@@ -322,11 +274,6 @@ def lineage_to_json(info: LineageInfo) -> dict[str, Any]:
     return {"task_ids": tasks}
 
 
-def lineage_from_json(dag_id: str, execution_date: datetime, data: Mapping[str, Any]) -> LineageInfo:
-    tasks = {k: TaskLineage(list(v["inlets"]), list(v["outlets"])) for k, v in data["task_ids"].items()}
-    return LineageInfo(dag_id, execution_date, tasks)
-
-
 def pool_to_json(pool: PoolInfo) -> dict[str, Any]:
     return {
         "id": pool.id,
@@ -339,18 +286,6 @@ def pool_to_json(pool: PoolInfo) -> dict[str, Any]:
         "queued_slots": pool.queued_slots,
         "open_slots": pool.open_slots,
     }
-
-
-def pool_from_json(data: Mapping[str, Any]) -> PoolInfo:
-    return PoolInfo(
-        id=data["id"],
-        pool=data["pool"],
-        slots=data["slots"],
-        description=data.get("description") or "",
-        include_deferred=bool(data.get("include_deferred", False)),
-        running_slots=int(data.get("running_slots", 0)),
-        queued_slots=int(data.get("queued_slots", 0)),
-    )
 
 
 def delete_to_json(result: DeleteResult) -> dict[str, Any]:
@@ -366,15 +301,6 @@ def health_to_json(info: HealthInfo) -> dict[str, Any]:
             "latest_scheduler_heartbeat": None if heartbeat is None else isoformat(heartbeat.astimezone(UTC)),
         },
     }
-
-
-def health_from_json(data: Mapping[str, Any]) -> HealthInfo:
-    heartbeat = data["scheduler"]["latest_scheduler_heartbeat"]
-    return HealthInfo(
-        metadatabase_healthy=data["metadatabase"]["status"] == "healthy",
-        scheduler_healthy=data["scheduler"]["status"] == "healthy",
-        latest_scheduler_heartbeat=None if heartbeat is None else datetime.fromisoformat(heartbeat),
-    )
 
 
 def _status(healthy: bool) -> str:
