@@ -6,6 +6,9 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tradewind.dag import DAG, PythonOperator, build_context
 from tradewind.dag import context as context_module
@@ -17,6 +20,13 @@ from tradewind.runtime.logs import make_log_folder, open_log
 
 WHEN = datetime(2024, 3, 1, tzinfo=UTC)
 KEY = TaskKey("d", "t", "r", 1)
+
+
+class _Fields:
+    template_fields = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
 
 
 def _dag() -> DAG:
@@ -39,16 +49,39 @@ def _context(dag: DAG) -> dict[str, object]:
     return {k: v for k, v in context.items() if k not in ("conf", "var", "dag_run")}  # fresh objects
 
 
-def test_prepared_attempts_get_the_same_context_and_the_dags_jinja_environment(tmp_path: Path) -> None:
+def test_prepared_attempts_get_the_same_context(tmp_path: Path) -> None:
     context_module._DATE_KEYS.clear()
     cold = _context(_dag())
     dag = _dag()
     prepare_attempt(_workload(str(tmp_path / "1.log")), dag)
 
-    assert dag._jinja_env is not None
+    assert dag._jinja_env is None  # nothing to render: Jinja stays unloaded in the runner
     assert len(context_module._DATE_KEYS) == 2
     assert _context(dag) == {**cold, "dag": dag, "task": dag.get_task("t")}
     assert _context(dag)["yesterday_ds"] == "2024-02-29"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "renders"),
+    [
+        ({}, False),
+        ({"op_kwargs": {"day": "today", "n": 3}, "op_args": ["a", ("b", {"c"})]}, False),
+        ({"op_kwargs": {"day": "{{ ds }}"}}, True),
+        ({"op_args": [["x", {"k": "{% if true %}y{% endif %}"}]]}, True),
+        ({"op_kwargs": {"nested": _Fields("{{ ds }}")}}, True),
+        ({"op_kwargs": {"nested": _Fields("plain")}}, False),
+        ({"templates_dict": {"q": "query.sql"}, "templates_exts": [".sql"]}, True),
+        ({"templates_dict": {"q": "query.sql"}}, False),  # no extensions: a plain string
+    ],
+)
+def test_the_jinja_environment_is_prepared_for_tasks_that_render(
+    tmp_path: Path, arguments: dict[str, Any], renders: bool
+) -> None:
+    dag = DAG("d", start_date=WHEN, schedule=None, fileloc=__file__)
+    task = PythonOperator(task_id="t", python_callable=lambda: None, dag=dag, **arguments)
+    assert task.needs_jinja() is renders
+    prepare_attempt(_workload(str(tmp_path / "1.log")), dag)
+    assert (dag._jinja_env is not None) is renders
 
 
 def test_date_keys_follow_the_schedule_of_each_dag() -> None:

@@ -18,20 +18,20 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
-import jinja2
-
 from tradewind.dag import _stack
 from tradewind.dag._sites import Site, located, user_site
 from tradewind.dag.branching import BranchDecision
 from tradewind.dag.ids import validate_id
 from tradewind.dag.relations import DependencyMixin
 from tradewind.dag.schedules import as_utc
-from tradewind.dag.templating import make_jinja_env, render_value
+from tradewind.dag.templating import make_jinja_env, needs_jinja, render_value
 from tradewind.dag.trigger_rules import TriggerRule, WeightRule, parse_trigger_rule, parse_weight_rule
 from tradewind.dag.xcomarg import RETURN_KEY, XComArg, iter_xcom_args
 from tradewind.errors import DagDefinitionError
 
 if TYPE_CHECKING:
+    import jinja2
+
     from tradewind.dag.context import Context
     from tradewind.dag.dag import DAG
     from tradewind.dag.taskgroup import TaskGroup
@@ -420,16 +420,25 @@ class BaseOperator(DependencyMixin):
         self, content: Any, context: Context, jinja_env: jinja2.Environment | None = None
     ) -> Any:
         """``content`` rendered with Jinja (see :func:`tradewind.dag.templating.render_value`)."""
-        env = jinja_env or self.get_template_env()
-        return render_value(content, context, env, self.template_ext)
+        return render_value(content, context, jinja_env or self.get_template_env, self.template_ext)
 
     def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
         """Render every attribute named in ``template_fields`` in place, before ``execute``."""
-        env = jinja_env or self.get_template_env()
+        env = jinja_env or self.get_template_env
         for name in self.template_fields:
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, render_value(value, context, env, self.template_ext))
+
+    def prepare_to_fork(self) -> None:
+        """Compute now what every attempt would compute alike; forked attempts inherit it.
+
+        The runner calls it before forking a task process (an optional hook).
+        """
+
+    def needs_jinja(self) -> bool:
+        """Whether rendering this task's fields would use Jinja (most tasks' do not)."""
+        return any(needs_jinja(getattr(self, name), self.template_ext) for name in self.template_fields)
 
     def xcom_values(self, result: Any) -> list[tuple[str, Any]]:
         """The (key, value) XComs to push after ``execute`` returned ``result``.

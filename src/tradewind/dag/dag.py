@@ -13,8 +13,6 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-
 from tradewind.dag import _stack
 from tradewind.dag._sites import Site, located, user_site
 from tradewind.dag.ids import validate_id
@@ -32,6 +30,8 @@ from tradewind.dag.trigger_rules import WeightRule
 from tradewind.errors import DagDefinitionError, TaskNotFound
 
 if TYPE_CHECKING:
+    import jinja2
+
     from tradewind.dag.baseoperator import BaseOperator
 
 Callback = Callable[..., Any]
@@ -93,7 +93,7 @@ class DAG(ScheduledDag):
         user_defined_macros: dict[str, Any] | None = None,
         user_defined_filters: dict[str, Callable[..., Any]] | None = None,
         template_searchpath: str | Iterable[str] | None = None,
-        template_undefined: type[jinja2.Undefined] = jinja2.Undefined,
+        template_undefined: type[jinja2.Undefined] | None = None,
         render_template_as_native_obj: bool = False,
         jinja_environment_kwargs: dict[str, Any] | None = None,
         timezone: tzinfo | str | None = None,

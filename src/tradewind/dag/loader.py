@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib.util
-import multiprocessing
 import os
 import re
 import signal
@@ -37,17 +36,19 @@ import traceback
 from collections import deque
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tradewind.dag import _stack
 from tradewind.dag._sites import located
 from tradewind.dag.dag import DAG
 from tradewind.dag.serialize import serialize_dag
 from tradewind.errors import DagDefinitionError
+
+if TYPE_CHECKING:  # multiprocessing is imported by the parse pool only, not by every DAG import
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 __all__ = [
     "DEFAULT_IGNORE_FILE",
@@ -455,6 +456,8 @@ class _Worker:
     """One forked process that parses the paths it is sent, one at a time."""
 
     def __init__(self, settings: _WorkerSettings) -> None:
+        import multiprocessing
+
         context = multiprocessing.get_context("fork")
         self.conn, child_conn = context.Pipe()
         self.settings = settings
@@ -509,6 +512,8 @@ class _Worker:
 
 
 def _run_workers(paths: list[Path], settings: _WorkerSettings, count: int) -> list[ParsedFile]:
+    from multiprocessing.connection import wait
+
     todo = deque(enumerate(paths))
     results: dict[int, ParsedFile] = {}
     workers = [_Worker(settings) for _ in range(count)]

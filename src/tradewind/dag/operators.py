@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 import os
-import shutil
 import subprocess
+import weakref
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -16,8 +19,9 @@ from tradewind.dag.baseoperator import BaseOperator
 from tradewind.dag.branching import BranchDecision
 from tradewind.dag.context import Context
 from tradewind.dag.schedules import as_utc
-from tradewind.dag.templating import render_value
+from tradewind.dag.templating import needs_jinja, render_value
 from tradewind.errors import DagDefinitionError, SkipTask
+from tradewind.tasklog import info
 
 
 class BashCommandFailed(RuntimeError):
@@ -71,14 +75,16 @@ class BashOperator(BaseOperator):
         self.skip_on_exit_code = skip_on_exit_code
         self.cwd = cwd
 
+    def prepare_to_fork(self) -> None:
+        bash_path()
+
     def execute(self, context: Context) -> str | None:
         return self.run_command(self.bash_command, context)
 
     def run_command(self, command: str, context: Context) -> str | None:
         """Run ``command`` with ``bash -c``; return the last output line (None if no output)."""
-        bash = shutil.which("bash") or "bash"
         with subprocess.Popen(
-            [bash, "-c", command],
+            [bash_path(), "-c", command],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=self._checked_cwd(),
@@ -144,6 +150,20 @@ def context_env_vars(context: Context) -> dict[str, str]:
     return {key: value for key, value in values.items() if value}
 
 
+@functools.cache
+def bash_path() -> str:
+    """bash's absolute path on this process's PATH (a task's ``env`` may have none), found once.
+
+    A plain PATH walk rather than ``shutil.which``: shutil imports three compression modules
+    into the task runner, whose every mapping each forked task process copies and unmaps.
+    """
+    for folder in os.get_exec_path():
+        candidate = os.path.join(folder, "bash")
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return "bash"
+
+
 def context_kwargs(
     func: Callable[..., Any], op_args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -152,19 +172,45 @@ def context_kwargs(
     All of ``kwargs`` (the context merged with op_kwargs) when ``func`` takes ``**kwargs``,
     else only the names its signature declares and ``op_args`` does not already fill.
     """
-    signature = inspect.signature(func)
-    parameters = signature.parameters
-    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+    shape = parameters_of(func)
+    if shape.takes_any:
         return dict(kwargs)
-    positional = [
-        p.name for p in parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    filled = set(positional[: len(op_args)])
-    return {
-        name: kwargs[name]
-        for name, p in parameters.items()
-        if name in kwargs and name not in filled and p.kind != p.POSITIONAL_ONLY
-    }
+    filled = set(shape.positional[: len(op_args)])
+    return {name: kwargs[name] for name in shape.keywords if name in kwargs and name not in filled}
+
+
+@dataclass(frozen=True, slots=True)
+class CallableShape:
+    """What :func:`context_kwargs` needs of a signature."""
+
+    takes_any: bool  # a ``**kwargs`` parameter
+    positional: tuple[str, ...]  # names op_args fill, in order
+    keywords: tuple[str, ...]  # names that may be passed by keyword
+
+
+_shapes: weakref.WeakKeyDictionary[Callable[..., Any], CallableShape] = weakref.WeakKeyDictionary()
+
+
+def parameters_of(func: Callable[..., Any]) -> CallableShape:
+    """``func``'s :class:`CallableShape`, remembered per function.
+
+    The runner computes it before forking (see ``PythonOperator.prepare_to_fork``), so task
+    processes skip ``inspect.signature``, one of the larger costs of a short task's start.
+    """
+    with contextlib.suppress(TypeError):  # not weak-referenceable (a builtin): not remembered
+        if (known := _shapes.get(func)) is not None:
+            return known
+    parameters = inspect.signature(func).parameters.values()
+    shape = CallableShape(
+        takes_any=any(p.kind == p.VAR_KEYWORD for p in parameters),
+        positional=tuple(
+            p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ),
+        keywords=tuple(p.name for p in parameters if p.kind != p.POSITIONAL_ONLY),
+    )
+    with contextlib.suppress(TypeError):
+        _shapes[func] = shape
+    return shape
 
 
 class PythonOperator(BaseOperator):
@@ -204,14 +250,22 @@ class PythonOperator(BaseOperator):
         super().render_template_fields(context, jinja_env)
         if self.templates_exts and self.templates_dict:
             # templates_exts names the files templates_dict values may point at.
-            env = jinja_env or self.get_template_env()
+            env = jinja_env or self.get_template_env
             self.templates_dict = render_value(self.templates_dict, context, env, self.templates_exts)
+
+    def prepare_to_fork(self) -> None:
+        parameters_of(self.python_callable)
+
+    def needs_jinja(self) -> bool:
+        if self.templates_exts and needs_jinja(self.templates_dict, self.templates_exts):
+            return True
+        return super().needs_jinja()
 
     def execute(self, context: Context) -> Any:
         context["templates_dict"] = self.templates_dict
         result = self.execute_callable(context)
         if self.show_return_value_in_logs:
-            self.log.info("Done. Returned value was: %s", result)
+            info(self.log, "Done. Returned value was: %s", result)
         return result
 
     def execute_callable(self, context: Context) -> Any:

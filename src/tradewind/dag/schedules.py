@@ -19,10 +19,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from croniter import croniter
 
 from tradewind.errors import DagDefinitionError
 
@@ -242,7 +240,7 @@ class CronSchedule(_PeriodicSchedule):
     def __init__(self, expression: str, summary: str | None = None) -> None:
         self.expression = expression
         self.summary = summary or expression
-        hours = croniter(expression).expanded[1]
+        hours = _croniter(expression).expanded[1]
         # Restricted hours run once per local day-hour: skip the repeated fall-back hour.
         self._skips_repeated_hour = len(hours) < 24 and hours != ["*"]
 
@@ -254,7 +252,7 @@ class CronSchedule(_PeriodicSchedule):
         )
 
     def _after(self, at: datetime, tz: tzinfo) -> datetime:
-        it = croniter(self.expression, at.astimezone(tz))
+        it = _croniter(self.expression, at.astimezone(tz))
         while True:
             local: datetime = it.get_next(datetime)
             found = local.astimezone(UTC)
@@ -262,7 +260,7 @@ class CronSchedule(_PeriodicSchedule):
                 return found
 
     def _before(self, at: datetime, tz: tzinfo) -> datetime:
-        it = croniter(self.expression, at.astimezone(tz))
+        it = _croniter(self.expression, at.astimezone(tz))
         while True:
             local: datetime = it.get_prev(datetime)
             found = local.astimezone(UTC)
@@ -441,3 +439,11 @@ def _schedule_start(dag: _Schedulable) -> datetime | None:
         return dag.start_date
     starts = [d for d in dag.task_start_dates() if d is not None]
     return min(starts) if starts else None
+
+
+def _croniter(expression: str, start: datetime | None = None) -> Any:
+    """croniter, imported on first use: a DAG without a cron schedule never loads it (it is
+    megabytes that every forked task process would otherwise share and unmap)."""
+    from croniter import croniter
+
+    return croniter(expression, start)

@@ -1,4 +1,9 @@
-"""Jinja rendering of operator fields, with Airflow's environment and semantics."""
+"""Jinja rendering of operator fields, with Airflow's environment and semantics.
+
+Jinja is imported only when a value needs it (a string with ``{`` or naming a template
+file): a process whose tasks render nothing never loads it. That matters in the task
+runner, whose every page is shared with, and unmapped by, each task process it forks.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-import jinja2.nativetypes
-
 from tradewind.dag.xcomarg import Resolvable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeAlias
+
+    import jinja2
+
     from tradewind.dag.context import Context
     from tradewind.dag.dag import DAG
+
+    # An environment, or what makes one when a value first needs it.
+    EnvSource: TypeAlias = jinja2.Environment | Callable[[], jinja2.Environment]
 
 
 def _ds(value: datetime) -> str:
@@ -53,10 +63,13 @@ def make_jinja_env(dag: DAG | None = None) -> jinja2.Environment:
     names render as empty strings, as in Airflow; ``render_template_as_native_obj=True``
     gives a native environment (``"{{ [1, 2] }}"`` renders to a list).
     """
+    import jinja2
+    import jinja2.nativetypes
+
     searchpath = _searchpath(dag)
     options: dict[str, Any] = {
         "loader": jinja2.FileSystemLoader(searchpath),
-        "undefined": getattr(dag, "template_undefined", jinja2.Undefined),
+        "undefined": getattr(dag, "template_undefined", None) or jinja2.Undefined,
         "extensions": ["jinja2.ext.do", "jinja2.ext.loopcontrols"],
         "keep_trailing_newline": True,
         "cache_size": 0,
@@ -82,7 +95,7 @@ def _searchpath(dag: DAG | None) -> list[str]:
 def render_value(
     value: Any,
     context: Context,
-    env: jinja2.Environment,
+    env: EnvSource,
     template_ext: Sequence[str] = (),
     seen: set[int] | None = None,
 ) -> Any:
@@ -112,15 +125,39 @@ def render_value(
     return value
 
 
-def _render_string(value: str, context: Context, env: jinja2.Environment, template_ext: Sequence[str]) -> Any:
+def _render_string(value: str, context: Context, env: EnvSource, template_ext: Sequence[str]) -> Any:
     if template_ext and value.endswith(tuple(template_ext)):
-        return env.get_template(value).render(context)
+        return _environment(env).get_template(value).render(context)
     if "{" not in value:  # the common case: nothing to render, skip Jinja's compiler
         return value
-    return env.from_string(value).render(context)
+    return _environment(env).from_string(value).render(context)
 
 
-def _render_nested(obj: Any, context: Context, env: jinja2.Environment, seen: set[int]) -> None:
+def _environment(env: EnvSource) -> jinja2.Environment:
+    return env() if callable(env) else env
+
+
+def needs_jinja(value: Any, template_ext: Sequence[str] = (), seen: set[int] | None = None) -> bool:
+    """Whether :func:`render_value` would hand some part of ``value`` to Jinja."""
+    if isinstance(value, str):
+        return bool(template_ext and value.endswith(tuple(template_ext))) or "{" in value
+    if isinstance(value, Resolvable):
+        return False
+    if isinstance(value, tuple | list | set | frozenset):
+        return any(needs_jinja(v, template_ext, seen) for v in value)
+    if isinstance(value, Mapping):
+        return any(needs_jinja(v, template_ext, seen) for v in value.values())
+    if hasattr(value, "template_fields") and not isinstance(value, type):
+        seen = seen if seen is not None else set()
+        if id(value) in seen:
+            return False
+        seen.add(id(value))
+        ext = getattr(value, "template_ext", ())
+        return any(needs_jinja(getattr(value, name), ext, seen) for name in value.template_fields)
+    return False
+
+
+def _render_nested(obj: Any, context: Context, env: EnvSource, seen: set[int]) -> None:
     if id(obj) in seen:
         return
     seen.add(id(obj))

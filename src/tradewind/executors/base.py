@@ -19,8 +19,10 @@ A typical owner loop::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -172,7 +174,13 @@ def _reduce(value: _T) -> tuple[type[_T], tuple[Any, ...]]:
 
     These values cross a pipe twice per task (workload out, events back).
     """
-    return type(value), tuple(getattr(value, name) for name in value.__slots__)
+    cls = type(value)
+    return cls, _FIELDS[cls](value)
+
+
+_FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
+    cls: attrgetter(*cls.__slots__) for cls in (TaskKey, TaskWorkload, TaskEvent)
+}
 
 
 def log_path_for(log_folder: str | Path, key: TaskKey) -> Path:

@@ -25,6 +25,7 @@ import contextlib
 import copy
 import logging
 import signal
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ from tradewind.errors import FailTask, ShutdownRequested, SkipTask, TaskNotFound
 from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
 from tradewind.runtime.task_instance import RuntimeTaskInstance
 from tradewind.runtime.xcoms import XComSource
+from tradewind.tasklog import info
 
 if TYPE_CHECKING:
     from tradewind.dag import DAG, BaseOperator
@@ -106,16 +108,32 @@ def run_attempt(
 def prepare_attempt(workload: TaskWorkload, dag: DAG) -> None:
     """Build ahead what an attempt of ``dag`` would otherwise build in its own process.
 
-    Called by the runner before it forks, so that task processes inherit the DAG's Jinja
-    environment and the run's date keys instead of each building (and paying for) them.
+    Called by the runner before it forks, so that task processes inherit the run's date
+    keys, what the task prepares (:meth:`~tradewind.dag.BaseOperator.prepare_to_fork`) and,
+    if the task renders templates, a warm Jinja environment, instead of each building (and
+    paying for) them. Jinja is left unloaded while no task needs it.
     Errors are left for the attempt itself to raise, in its own process.
     """
     from tradewind.dag.context import warm_date_keys
 
     with contextlib.suppress(Exception):
-        dag.get_template_env()
+        task = dag.task_dict.get(workload.key.task_id)
+        if task is not None:
+            task.prepare_to_fork()
+            if task.needs_jinja():
+                warm_template_env(dag)
     with contextlib.suppress(Exception):
         warm_date_keys(dag, workload.logical_date)
+
+
+def warm_template_env(dag: DAG) -> None:
+    """Build ``dag``'s Jinja environment and compile one template with it, once per DAG."""
+    if dag not in _warm_dags:
+        dag.get_template_env().from_string("{{ ds }}").render(ds="")
+        _warm_dags.add(dag)
+
+
+_warm_dags: weakref.WeakSet[DAG] = weakref.WeakSet()
 
 
 def _execute(
@@ -147,7 +165,7 @@ def _render_and_execute(task: BaseOperator, context: dict[str, Any]) -> Any:
     task.render_template_fields(context)
     context["task"] = task
     run_callbacks(task.on_execute_callback, context, "on_execute_callback")
-    log.info("Executing %r on %s", task, context["logical_date"].isoformat())
+    info(log, "Executing %r on %s", task, context["logical_date"].isoformat())
     return task.execute(context)
 
 
@@ -187,7 +205,8 @@ def _current_context(context: dict[str, Any]) -> Iterator[None]:
 
 
 def _log_outcome(key: TaskKey, outcome: _Outcome) -> None:
-    log.info(
+    info(
+        log,
         "Marking task as %s. dag_id=%s, task_id=%s, run_id=%s, try_number=%d",
         outcome.state.upper(), key.dag_id, key.task_id, key.run_id, key.try_number,
     )  # fmt: skip

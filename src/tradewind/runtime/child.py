@@ -4,8 +4,8 @@
    and a terminal's Ctrl-C never reaches tasks) and a child subreaper (so processes the
    task orphans stay in its tree, where the runner can find and kill them).
 2. Point fds 1 and 2 at the attempt's log file; stdin reads nothing.
-3. Take the task instance's lock, report ``running`` (pid, hostname), run the attempt and
-   report its final event over the pipe to the runner.
+3. Take the task instance's lock, run the attempt and report its final event over the pipe
+   to the runner (which reported ``running`` when it forked the process).
 
 SIGTERM (the runner's timeout or shutdown) raises :class:`TaskTerminated` in the task, so the
 failure path (traceback, callbacks, final event) still runs; the runner follows up with
@@ -21,11 +21,11 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tradewind.executors.base import TaskEvent, TaskWorkload
 from tradewind.runtime.attempt import TaskTerminated, one_line, retry_state, run_attempt
@@ -33,6 +33,7 @@ from tradewind.runtime.locks import instance_lock
 from tradewind.runtime.logs import task_log_handler, write_end, write_start
 from tradewind.runtime.wire import encode, write_all
 from tradewind.runtime.xcoms import DriverXComs, XComSource
+from tradewind.tasklog import write_lines_directly
 
 if TYPE_CHECKING:
     from tradewind.dag import DAG
@@ -84,9 +85,14 @@ def _become_task_process(setup: ChildSetup) -> None:
     become_subreaper()
     close_fds(setup.inherited_fds)
     signal.set_wakeup_fd(-1)  # the runner's; ours must not write into it
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    _set_handler(signal.SIGINT, signal.default_int_handler)
+    _set_handler(signal.SIGTERM, _raise_terminated)
     _redirect_output(setup.workload.log_path, setup.stdin_fd)
+
+
+# signal.signal without its enum conversions, whose first use in a fresh fork costs more
+# than the system call (the pages of the enum machinery it touches are copied).
+_set_handler: Callable[[int, Any], Any] = sys.modules["_signal"].signal
 
 
 def close_fds(fds: Iterable[int]) -> None:
@@ -118,6 +124,7 @@ def _redirect_output(path: str, null: int) -> None:
     root = logging.getLogger()
     if _log_handler is not None and root.handlers == [_log_handler] and root.level == logging.INFO:
         _log_handler.setLevel(logging.INFO)  # unlike Logger.setLevel, touches no other logger
+        write_lines_directly(2)  # the runtime's own lines skip logging's machinery (see logs.info)
         return
     root.handlers = [task_log_handler(sys.stderr)]
     root.setLevel(logging.INFO)
@@ -154,7 +161,6 @@ def _run(setup: ChildSetup) -> None:
     try:
         write_start(workload, pid, setup.hostname)
         with instance_lock(setup.lock_dir, workload.key, on_wait=_log_waiting, offset=setup.lock_offset):
-            _send(setup.event_fd, TaskEvent(workload.key, "running", datetime.now(UTC), pid, setup.hostname))
             event = run_attempt(
                 workload, setup.dag, xcoms=setup.xcoms, max_xcom_size=setup.max_xcom_size,
                 hostname=setup.hostname, pid=pid,

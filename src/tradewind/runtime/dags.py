@@ -65,8 +65,6 @@ class DagCache:
         self.imports += 1
         with time_limit(self._timeout, f"Importing {fileloc}"):
             dags = load_dags_in_process(Path(fileloc), dags_folder=self._dags_folder)
-        for found in dags:
-            found.get_template_env()  # built once here rather than in every task process
         return {d.dag_id: d for d in dags}
 
 

@@ -18,6 +18,7 @@ import typing
 from collections.abc import Iterator
 
 from tradewind.executors.base import TaskWorkload, log_path_for
+from tradewind.tasklog import info, stamp
 
 __all__ = [
     "LOG_FORMAT",
@@ -37,8 +38,7 @@ log = logging.getLogger("tradewind.runtime")
 
 class _UtcFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        return f"{stamp}.{int(record.msecs):03d}+0000"
+        return stamp(record.created, int(record.msecs))
 
 
 def open_log(path: str) -> int:
@@ -71,7 +71,8 @@ def task_log_handler(stream: io.TextIOBase | typing.TextIO) -> logging.Handler:
 
 def write_start(workload: TaskWorkload, pid: int, hostname: str) -> None:
     key = workload.key
-    log.info(
+    info(
+        log,
         "Starting attempt %d of %d of %s.%s, run %s (pid %d on %s)",
         key.try_number, workload.max_tries + 1, key.dag_id, key.task_id, key.run_id, pid, hostname,
     )  # fmt: skip
@@ -79,7 +80,7 @@ def write_start(workload: TaskWorkload, pid: int, hostname: str) -> None:
 
 def write_end(workload: TaskWorkload, state: str, error: str | None, started: float) -> None:
     reason = f": {error}" if error else ""
-    log.info("Attempt ended in state %s after %.3f s%s", state, time.monotonic() - started, reason)
+    info(log, "Attempt ended in state %s after %.3f s%s", state, time.monotonic() - started, reason)
 
 
 @contextlib.contextmanager

@@ -12,9 +12,10 @@ One loop, driven by a selector, no threads (so forking stays safe) and no pollin
   ``StopCommand`` drains or terminates; EOF means the owner is gone;
 * a pidfd on the owner: if the scheduler dies, every task process tree is terminated
   before the runner exits, so a restarted scheduler may treat them as zombies;
-* per child, its event pipe (``running``, then the final event, relayed at once) and a
-  pidfd that becomes readable when it exits. A child that exits without a final event
-  (``os._exit``, a segfault, SIGKILL) gets one made up from its exit status;
+* per child, its event pipe (the final event, relayed at once; the runner reports
+  ``running`` itself when it forks) and a pidfd that becomes readable when it exits. A
+  child that exits without a final event (``os._exit``, a segfault, SIGKILL) gets one
+  made up from its exit status;
 * deadlines: ``execution_timeout`` sends SIGTERM to the child's whole tree, SIGKILL follows
   after ``kill_grace`` seconds.
 
@@ -231,8 +232,11 @@ class Runner:
             os.close(write_fd)
             inherited.append(read_fd)
             forked.append((pid, workload, read_fd))
+        now = _now()
         for pid, workload, read_fd in forked:
             self._track(pid, workload, read_fd)
+            # Reported here rather than by the task process: one message less for each.
+            self._emit(TaskEvent(workload.key, "running", now, pid, self._hostname))
 
     def _load(self, workload: TaskWorkload) -> Any:
         """The workload's DAG, prepared for forking; None if it could not be loaded (reported)."""
@@ -497,7 +501,7 @@ def preload(settings: RunnerSettings) -> None:
     import tradewind.dag.loader  # noqa: F401
     from tradewind.runtime.warmup import warm_up
 
-    warm_up()
+    warm_up(settings.lock_dir)
     if settings.xcom_database is not None:
         settings.xcom_database.preload()
 
