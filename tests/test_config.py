@@ -44,12 +44,27 @@ def test_file_then_environment_override(tmp_path: Path) -> None:
         ({"TRADEWIND__CORE__DEFAULT_TIMEZONE": "Mars/Olympus"}, "[core] default_timezone"),
         ({"TRADEWIND__CORE__NO_SUCH_KEY": "1"}, "[core] no_such_key"),
         ({"TRADEWIND__WEBSERVER__PORT": "70000"}, "[webserver] port"),
+        ({"TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "perhaps"}, "[core] dags_are_paused_at_creation"),
+        ({"TRADEWIND__SCHEDULER__TASK_QUEUED_TIMEOUT": "soon"}, "[scheduler] task_queued_timeout"),
+        ({"TRADEWIND__SCHEDULER__TASK_QUEUED_TIMEOUT": "0"}, "[scheduler] task_queued_timeout"),
+        ({"TRADEWIND__SCHEDULER__TASK_QUEUED_TIMEOUT": "nan"}, "[scheduler] task_queued_timeout"),
     ],
 )
 def test_bad_value_names_the_key(tmp_path: Path, environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path, environ=environ)
     assert message in info.value.message
+
+
+def test_pausing_at_creation_and_the_queued_timeout(tmp_path: Path) -> None:
+    defaults = load_config(tmp_path, environ={})
+    assert defaults.core.dags_are_paused_at_creation is False  # Tradewind's: new DAGs run (examples do not)
+    assert defaults.scheduler.task_queued_timeout == 600.0  # Airflow's
+    (tmp_path / "tradewind.cfg").write_text("[core]\ndags_are_paused_at_creation = True\n")
+    config = load_config(tmp_path, environ={"TRADEWIND__SCHEDULER__TASK_QUEUED_TIMEOUT": "90.5"})
+    assert config.core.dags_are_paused_at_creation is True
+    assert config.scheduler.task_queued_timeout == 90.5
+    assert "# task_queued_timeout = 600.0" in default_config_text()
 
 
 def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:

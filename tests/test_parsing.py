@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from tradewind.config import Config
 from tradewind.parsing import DagFolderSync
+from tradewind.scheduler.main import build_scheduler
 from tradewind.store import Database
 
 GOOD = """
@@ -142,3 +146,72 @@ def test_examples_load_cleanly(db: Database, folder: Path) -> None:
     result = DagFolderSync(db, folder, include_examples=True).sync()
     assert result.errors == 0, errors(db)
     assert result.dags >= 3
+
+
+def paused(db: Database) -> dict[str, bool]:
+    with db.transaction(write=False) as store:
+        return {d.dag_id: d.is_paused for d in store.dags(include_inactive=True)}
+
+
+def with_own_setting(dag_id: str, value: bool) -> str:
+    return good(dag_id).replace('tags=["t"]', f'tags=["t"], is_paused_upon_creation={value}')
+
+
+@pytest.mark.parametrize("setting", [False, True])
+def test_new_dags_follow_the_setting_unless_they_say_otherwise(
+    db: Database, folder: Path, setting: bool
+) -> None:
+    write(folder, "plain.py", good("plain"))
+    write(folder, "own_false.py", with_own_setting("own_false", False))
+    write(folder, "own_true.py", with_own_setting("own_true", True))
+    DagFolderSync(db, folder, paused_at_creation=setting).sync()
+    assert paused(db) == {"plain": setting, "own_false": False, "own_true": True}
+
+
+def test_the_setting_only_applies_to_new_dags(db: Database, folder: Path) -> None:
+    write(folder, "old.py", good("old"))
+    DagFolderSync(db, folder).sync()
+    write(folder, "new.py", good("new"))
+    DagFolderSync(db, folder, paused_at_creation=True).sync(force=True)
+    assert paused(db) == {"old": False, "new": True}
+
+
+def test_example_dags_start_paused_and_stay_as_the_user_sets_them(db: Database, folder: Path) -> None:
+    """Their schedules (@daily ...) must not run on a first start; user DAGs are not affected."""
+    write(folder, "mine.py", good("mine"))
+    sync = DagFolderSync(db, folder, include_examples=True)
+    sync.sync()
+    states = paused(db)
+    examples = {dag_id for dag_id in states if dag_id.startswith("example_")}
+    assert len(examples) >= 3
+    assert states == {"mine": False} | dict.fromkeys(examples, True)
+    with db.transaction() as store:
+        store.set_paused("example_bash_operator", False)
+    sync.sync(force=True)
+    assert paused(db)["example_bash_operator"] is False
+
+
+def test_commands_pass_the_configured_setting(
+    db: Database, db_url: str, folder: Path, config: Config, tmp_path: Path
+) -> None:
+    """``tradewind scheduler`` (its parser) and ``dags reserialize`` read [core] dags_are_paused_at_creation."""
+    write(folder, "first.py", good("first"))
+    scheduler = build_scheduler(
+        config.with_overrides(core={"dags_folder": str(folder), "dags_are_paused_at_creation": True}), db
+    )
+    assert scheduler.parser is not None
+    scheduler.parser.sync_now()
+    assert paused(db) == {"first": True}
+
+    write(folder, "second.py", good("second"))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWIND")} | {
+        "TRADEWIND_HOME": str(tmp_path / "home"),
+        "TRADEWIND__CORE__SQL_ALCHEMY_CONN": db_url,
+        "TRADEWIND__CORE__DAGS_FOLDER": str(folder),
+        "TRADEWIND__CORE__LOAD_EXAMPLES": "False",
+        "TRADEWIND__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+    }
+    command = [sys.executable, "-m", "tradewind", "dags", "reserialize"]
+    result = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert paused(db) == {"first": True, "second": True}

@@ -36,6 +36,9 @@ class CoreConfig:
     max_active_tasks_per_dag: int = 16
     max_active_runs_per_dag: int = 16
     load_examples: bool = True
+    # Whether a new DAG starts paused unless it sets is_paused_upon_creation (Airflow: True);
+    # the example DAGs always start paused.
+    dags_are_paused_at_creation: bool = False
     default_timezone: str = "UTC"
     dag_file_processor_timeout: float = 30.0
     max_xcom_size: int = 1_048_576
@@ -72,6 +75,8 @@ class SchedulerConfig:
     heartbeat_sec: float = 5.0
     scheduler_health_check_threshold: float = 30.0
     zombie_threshold_sec: float = 60.0
+    # An attempt no worker claimed for this long (a lost message) is queued again as a new try.
+    task_queued_timeout: float = 600.0
     dag_dir_list_interval: float = 30.0
     catchup_by_default: bool = True
 
@@ -240,6 +245,9 @@ def _validate(config: Config) -> None:
     for (section, key), value in positive.items():
         if value < 1:
             raise ConfigError(f"Bad value for [{section}] {key}: must be at least 1, got {value}")
+    timeout = config.scheduler.task_queued_timeout
+    if not timeout > 0:  # also refuses nan
+        raise ConfigError(f"Bad value for [scheduler] task_queued_timeout: must be positive, got {timeout:g}")
     if not 0 < config.webserver.port < 65536:
         raise ConfigError(f"Bad value for [webserver] port: {config.webserver.port}")
 

@@ -5,6 +5,11 @@ which files to parse (only those that changed since the last pass) and writes wh
 define in one transaction: new and changed DAGs, their source, import errors, and DAGs
 whose file vanished or no longer defines them marked inactive. The webserver never calls
 this: it only reads what is stored.
+
+A DAG seen for the first time starts paused when its ``is_paused_upon_creation`` says so;
+when it leaves that unset, the example DAGs start paused (so their schedules do not run on a
+first start) and the others follow ``[core] dags_are_paused_at_creation``. Later parses
+never change whether a DAG is paused.
 """
 
 from __future__ import annotations
@@ -44,12 +49,15 @@ class DagFolderSync:
         dags_folder: Path,
         *,
         include_examples: bool = False,
+        paused_at_creation: bool = False,
         timeout: float = 30.0,
         clock: Clock | None = None,
     ) -> None:
         self._db = db
         self._folder = dags_folder
         self._include_examples = include_examples
+        self._paused_at_creation = paused_at_creation
+        self._examples = example_dags_folder()
         self._timeout = timeout
         self._clock = clock or SystemClock()
         self._seen: dict[str, tuple[float, int]] = {}
@@ -110,8 +118,9 @@ class DagFolderSync:
 
     def _record_file(self, store: Store, item: ParsedFile, now: Any) -> int:
         defined = {d["dag_id"] for d in item.dags}
+        paused = self._paused_at_creation or Path(item.path).is_relative_to(self._examples)
         for data in item.dags:
-            store.upsert_dag(data, dag_hash=dag_hash(data), now=now)
+            store.upsert_dag(data, dag_hash=dag_hash(data), now=now, paused_at_creation=paused)
         stale = [row.dag_id for row in store.dags_in_files([item.path]) if row.dag_id not in defined]
         store.deactivate_dags(stale)
         if item.dags:
@@ -130,5 +139,18 @@ class DagFolderSync:
         return len(gone)
 
 
-def sync_once(db: Database, dags_folder: Path, *, include_examples: bool, timeout: float) -> SyncResult:
-    return DagFolderSync(db, dags_folder, include_examples=include_examples, timeout=timeout).sync(force=True)
+def sync_once(
+    db: Database,
+    dags_folder: Path,
+    *,
+    include_examples: bool,
+    timeout: float,
+    paused_at_creation: bool = False,
+) -> SyncResult:
+    return DagFolderSync(
+        db,
+        dags_folder,
+        include_examples=include_examples,
+        paused_at_creation=paused_at_creation,
+        timeout=timeout,
+    ).sync(force=True)

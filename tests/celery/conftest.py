@@ -127,9 +127,16 @@ def rabbitmq_url() -> str:
 
 
 class Cluster:
-    """A TRADEWIND_HOME, Celery worker processes and a scheduler thread, for one test."""
+    """A TRADEWIND_HOME, Celery worker processes and a scheduler thread, for one test.
 
-    def __init__(self, home: Path, db_url: str, broker_url: str, backend_url: str) -> None:
+    ``zombie_threshold`` is short by default, so that tests of lost workers end quickly; a
+    test about something else can make it long, so that a busy machine (a heartbeat late by
+    a few seconds) cannot turn a healthy attempt into a zombie.
+    """
+
+    def __init__(
+        self, home: Path, db_url: str, broker_url: str, backend_url: str, *, zombie_threshold: float = 4.0
+    ) -> None:
         self.home = home
         tag = uuid.uuid4().hex[:8]
         self.queue_a, self.queue_b = f"tw-{tag}-a", f"tw-{tag}-b"
@@ -142,7 +149,7 @@ class Cluster:
             f"load_examples = False\nparallelism = 16\n"
             f"[celery]\nbroker_url = {broker_url}\nresult_backend = {backend_url}\n"
             f"default_queue = {self.queue_a}\nvisibility_timeout = 3600\n"
-            f"[scheduler]\nheartbeat_sec = 0.5\nzombie_threshold_sec = 4\n"
+            f"[scheduler]\nheartbeat_sec = 0.5\nzombie_threshold_sec = {zombie_threshold:g}\n"
             f"[logging]\nbase_log_folder = {home / 'logs'}\n"
         )
         self.config: Config = load_config(home, environ={})
@@ -163,7 +170,7 @@ class Cluster:
         self.workers[name] = process
         return process
 
-    def wait_workers(self, count: int, timeout: float = 30) -> None:
+    def wait_workers(self, count: int, timeout: float = 120) -> None:
         from sqlalchemy import text
 
         deadline = time.monotonic() + timeout
@@ -246,11 +253,15 @@ class Cluster:
 
 @pytest.fixture
 def make_cluster(tmp_path: Path, pg_url: str) -> Iterator[Callable[..., Cluster]]:
-    """``make(broker_url, backend_url)``: a cluster on a fresh PostgreSQL database, closed before it is dropped."""
+    """``make(broker_url, backend_url)``: a cluster on a fresh PostgreSQL database, closed before it is dropped.
+
+    ``zombie_threshold``: see :class:`Cluster`.
+    """
     clusters: list[Cluster] = []
 
-    def make(broker_url: str, backend_url: str) -> Cluster:
-        cluster = Cluster(tmp_path / f"home{len(clusters)}", pg_url, broker_url, backend_url)
+    def make(broker_url: str, backend_url: str, *, zombie_threshold: float = 4.0) -> Cluster:
+        home = tmp_path / f"home{len(clusters)}"
+        cluster = Cluster(home, pg_url, broker_url, backend_url, zombie_threshold=zombie_threshold)
         clusters.append(cluster)
         return cluster
 

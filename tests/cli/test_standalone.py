@@ -66,14 +66,18 @@ def _wait_for_api(url: str) -> None:
 
 
 def _trigger_and_wait(url: str, auth: tuple[str, str], home: Path) -> None:
-    """A triggered example DAG runs to success and its task log holds the conf."""
-    api = f"{url}/api/experimental/dags/example_trigger_target_dag/dag_runs"
+    """An example DAG starts paused; unpaused and triggered, it runs to success and its task log holds the conf."""
+    dag = f"{url}/api/experimental/dags/example_trigger_target_dag"
+    api = f"{dag}/dag_runs"
     deadline = time.monotonic() + 60
     while True:  # the scheduler parses the examples right after the webserver starts
-        answer = httpx.post(api, json={"conf": {"message": "hello"}}, auth=auth)
+        answer = httpx.get(f"{dag}/paused", auth=auth)
         if answer.status_code == 200 or time.monotonic() > deadline:
             break
         time.sleep(0.2)
+    assert answer.json() == {"is_paused": True}, answer.text
+    assert httpx.put(f"{dag}/paused", json={"is_paused": False}, auth=auth).status_code == 200
+    answer = httpx.post(api, json={"conf": {"message": "hello"}}, auth=auth)
     assert answer.status_code == 200, answer.text
     date = answer.json()["execution_date"]
     state = ""

@@ -52,6 +52,7 @@ def reserialize(env: Env) -> None:
         config.dags_folder,
         include_examples=config.core.load_examples,
         timeout=config.core.dag_file_processor_timeout,
+        paused_at_creation=config.core.dags_are_paused_at_creation,
     )
     click.echo(
         f"Parsed {result.parsed} file(s): {result.dags} DAG(s), {result.errors} import error(s), "

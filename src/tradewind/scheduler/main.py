@@ -31,6 +31,7 @@ def build_scheduler(
     if parse:
         sync = DagFolderSync(
             db, config.dags_folder, include_examples=config.core.load_examples,
+            paused_at_creation=config.core.dags_are_paused_at_creation,
             timeout=config.core.dag_file_processor_timeout,
         )  # fmt: skip
         parser = DagParser(sync, interval=config.scheduler.dag_dir_list_interval)
@@ -39,6 +40,7 @@ def build_scheduler(
         heartbeat_sec=config.scheduler.heartbeat_sec,
         health_check_threshold=config.scheduler.scheduler_health_check_threshold, parser=parser,
         zombie_threshold=config.scheduler.zombie_threshold_sec, scope=scope,
+        queued_timeout=config.scheduler.task_queued_timeout,
     )  # fmt: skip
 
 

@@ -25,7 +25,9 @@ the scheduler that claims or starts their run takes them over (``Store.adopt_tas
 and hands them to its executor's ``adopt``, which follows them to their end. The same holds
 for a graceful stop: the job ends, its attempts keep running for the next scheduler. An
 adopted attempt whose worker died is found by the zombie check (no ``last_heartbeat_at``
-for ``[scheduler] zombie_threshold_sec``; see ``Scheduler``).
+for ``[scheduler] zombie_threshold_sec``), and one no worker ever claimed (its message was
+lost) is queued again as a new try once it has been ``queued`` for ``[scheduler]
+task_queued_timeout`` (see ``Scheduler``).
 A scheduler that was only frozen finds out at its next heartbeat (which fails once its job
 is ``failed``) and stops without touching those runs again.
 """

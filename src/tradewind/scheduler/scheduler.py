@@ -88,7 +88,7 @@ class Scheduler:
         running_write_delay: float = 0.2,
         scope: RunScope | None = None,
         zombie_threshold: float = 60.0,
-        queued_timeout: float | None = None,
+        queued_timeout: float = 600.0,
     ) -> None:
         self._db = db
         self._executor = executor
@@ -121,7 +121,7 @@ class Scheduler:
         self._lost = False
         self._scope = scope  # a backfill's own scheduler: only these runs, no scheduled ones
         self._zombie_threshold = zombie_threshold
-        self._queued_timeout = queued_timeout if queued_timeout is not None else zombie_threshold * 10
+        self._queued_timeout = queued_timeout
         adopt: Callable[[Mapping[TaskKey, int]], set[TaskKey]] | None = getattr(executor, "adopt", None)
         self._adopt = adopt  # attempts outlive this process: adopt them rather than reset them
         self._workers_beat = bool(getattr(executor, "heartbeats_tasks", False))

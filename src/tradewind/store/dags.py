@@ -46,12 +46,19 @@ class DagQueries:
             self.session.scalars(select(DagTag.name).where(DagTag.dag_id == dag_id).order_by(DagTag.name))
         )
 
-    def upsert_dag(self, data: dict[str, Any], *, dag_hash: str, now: datetime) -> DagModel:
-        """Record a parsed DAG: its row, serialized form and tags; a new DAG may start paused."""
+    def upsert_dag(
+        self, data: dict[str, Any], *, dag_hash: str, now: datetime, paused_at_creation: bool = False
+    ) -> DagModel:
+        """Record a parsed DAG: its row, serialized form and tags.
+
+        A new DAG starts paused as its ``is_paused_upon_creation`` says, or, when the DAG leaves
+        it unset, as ``paused_at_creation`` says; an existing DAG keeps its pause state.
+        """
         dag_id = data["dag_id"]
         row = self.session.get(DagModel, dag_id)
         if row is None:
-            row = DagModel(dag_id=dag_id, is_paused=bool(data.get("is_paused_upon_creation") or False))
+            own = data.get("is_paused_upon_creation")
+            row = DagModel(dag_id=dag_id, is_paused=paused_at_creation if own is None else bool(own))
             self.session.add(row)
         row.is_active = True
         row.fileloc = data["fileloc"]
