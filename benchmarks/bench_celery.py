@@ -30,29 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench_scheduler import spawn, tradewind, trigger  # same folder: run as a script
-
-DAGS = """
-from datetime import datetime
-from tradewind.dag import DAG, PythonOperator
-
-START = datetime(2024, 1, 1)
-
-def noop():
-    return None
-
-with DAG("bench_chain", schedule=None, start_date=START) as chain_dag:
-    previous = None
-    for i in range(100):
-        task = PythonOperator(task_id=f"t{i:03d}", python_callable=noop)
-        if previous is not None:
-            previous >> task
-        previous = task
-
-with DAG("bench_fanout", schedule=None, start_date=START, max_active_tasks=1000) as fanout_dag:
-    for i in range(1000):
-        PythonOperator(task_id=f"t{i:04d}", python_callable=noop)
-"""
+from bench_scheduler import CHAIN_AND_FANOUT, spawn, tradewind, trigger  # same folder: run as a script
 
 
 def main() -> None:
@@ -145,7 +123,7 @@ def start_redis(home: Path) -> tuple[subprocess.Popen[bytes], str]:
 def write_home(home: Path, args: Any, db_url: str, redis_url: str) -> None:
     os.environ["TRADEWIND_HOME"] = str(home)
     (home / "dags").mkdir()
-    (home / "dags" / "bench_dags.py").write_text(DAGS)
+    (home / "dags" / "bench_dags.py").write_text(CHAIN_AND_FANOUT)
     executor = "CeleryExecutor" if args.executor == "celery" else "LocalExecutor"
     (home / "tradewind.cfg").write_text(
         f"[core]\nload_examples = False\nexecutor = {executor}\nparallelism = {args.parallelism}\n"

@@ -42,7 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-DAGS = textwrap.dedent(
+#: (a) and (b): bench_celery.py runs them too.
+CHAIN_AND_FANOUT = textwrap.dedent(
     """
     from datetime import datetime
     from tradewind.dag import DAG, BashOperator, EmptyOperator, PythonOperator
@@ -63,7 +64,10 @@ DAGS = textwrap.dedent(
     with DAG("bench_fanout", schedule=None, start_date=START, max_active_tasks=1000) as fanout_dag:
         for i in range(1000):
             PythonOperator(task_id=f"t{i:04d}", python_callable=noop)
-
+    """
+)
+DAGS = CHAIN_AND_FANOUT + textwrap.dedent(
+    """
     with DAG("bench_empty", schedule=None, start_date=START, max_active_tasks=1000) as empty_dag:
         for i in range(1000):
             EmptyOperator(task_id=f"t{i:04d}")

@@ -15,6 +15,7 @@ from tradewind.api import schemas
 from tradewind.clients import _wire
 from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists, InvalidConf
 from tradewind.models import EventLog
+from tradewind.scheduler.specs import task_specs
 from tradewind.store import Database
 from tradewind.values import DagRunInfo, PoolInfo, TriggerResult
 
@@ -229,10 +230,10 @@ def test_duplicate_run_leaves_the_transaction_usable(db: Database) -> None:
     with db.transaction() as store:
         data = store.serialized_dag("example")
         assert data is not None
-        values = dict(execution_date=D1, run_type="manual", now=NOW)
-        assert store.try_create_dag_run(data, run_id="a", **values) is not None  # type: ignore[arg-type]
-        assert store.try_create_dag_run(data, run_id="a", **values) is None  # type: ignore[arg-type]
-        assert store.try_create_dag_run(data, run_id="b", **values) is None  # type: ignore[arg-type]
+        tasks, values = task_specs(data), dict(execution_date=D1, run_type="manual", now=NOW)
+        assert store.insert_dag_run("example", tasks, run_id="a", **values) is not None  # type: ignore[arg-type]
+        assert store.insert_dag_run("example", tasks, run_id="a", **values) is None  # type: ignore[arg-type]
+        assert store.insert_dag_run("example", tasks, run_id="b", **values) is None  # type: ignore[arg-type]
         assert [r.run_id for r in dag_runs.dag_runs(store, "example")] == ["a"]
         assert len(store.task_instances("example", "a")) == 3
 

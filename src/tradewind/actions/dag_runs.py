@@ -13,6 +13,7 @@ from tradewind.actions.common import ID_MAX_LENGTH, check_text, record_event, re
 from tradewind.dag.schedules import parse_schedule_summary
 from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists, InvalidConf
 from tradewind.models.states import DagRunState, DagRunType
+from tradewind.scheduler.specs import TaskSpec, task_specs
 from tradewind.store import Store
 from tradewind.timeutil import isoformat, to_utc
 from tradewind.values import DagRunInfo, LatestRun, RunRow, TriggerResult
@@ -44,9 +45,10 @@ def trigger_dag(
     conf_dict = coerce_conf(conf)
     if run_id:
         check_text(run_id, "run_id", max_length=ID_MAX_LENGTH)
+    tasks = task_specs(data)
     for date in _candidate_dates(now, execution_date, replace_microseconds):
         wanted_run_id = run_id or f"manual__{isoformat(date)}"
-        if _insert_run(store, data, wanted_run_id, date, conf_dict, now):
+        if _insert_run(store, data, tasks, wanted_run_id, date, conf_dict, now):
             record_event(
                 store,
                 "trigger_dag",
@@ -98,6 +100,7 @@ def _candidate_dates(now: datetime, given: datetime | None, replace: bool | None
 def _insert_run(
     store: Store,
     data: dict[str, Any],
+    tasks: list[TaskSpec],
     run_id: str,
     date: datetime,
     conf: dict[str, Any] | None,
@@ -106,8 +109,9 @@ def _insert_run(
     """Whether the run was created; False when a run has that run_id or execution_date."""
     dag_id = data["dag_id"]
     try:
-        created = store.try_create_dag_run(
-            data,
+        created = store.insert_dag_run(
+            dag_id,
+            tasks,
             run_id=run_id,
             execution_date=to_utc(date),
             run_type=DagRunType.MANUAL.value,

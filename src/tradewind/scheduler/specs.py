@@ -103,10 +103,9 @@ def _topological_order(tasks: Mapping[str, TaskSpec]) -> dict[str, int]:
 
 def spec_from_dict(data: Mapping[str, Any]) -> DagSpec:
     """A DagSpec from the dict :func:`tradewind.dag.serialize.serialize_dag` produced."""
-    tasks = [_task_from_dict(t) for t in data.get("tasks") or []]
     return DagSpec.build(
         str(data["dag_id"]),
-        tasks,
+        task_specs(data),
         fileloc=str(data.get("fileloc") or ""),
         schedule=data.get("schedule"),
         timezone=str(data.get("timezone") or "UTC"),
@@ -117,6 +116,12 @@ def spec_from_dict(data: Mapping[str, Any]) -> DagSpec:
         max_active_tasks=int(data.get("max_active_tasks") or 16),
         dagrun_timeout=_float(data.get("dagrun_timeout")),
     )
+
+
+def task_specs(data: Mapping[str, Any]) -> list[TaskSpec]:
+    """The tasks of a serialized DAG without the graph :class:`DagSpec` adds: what a new run needs
+    (a trigger does not pay for the rest)."""
+    return [_task_from_dict(t) for t in data.get("tasks") or []]
 
 
 def _task_from_dict(data: Mapping[str, Any]) -> TaskSpec:

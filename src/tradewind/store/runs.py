@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -24,6 +24,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
+from tradewind.errors import DagRunAlreadyExists
 from tradewind.models import (
     DagCode,
     DagModel,
@@ -35,10 +36,12 @@ from tradewind.models import (
     TaskInstance,
     XCom,
 )
-from tradewind.models.pools import DEFAULT_POOL
 from tradewind.models.states import DagRunState, TaskState
 from tradewind.timeutil import isoformat
 from tradewind.values import RunRow
+
+if TYPE_CHECKING:  # the store does not import the scheduler (nor the DAG package it loads)
+    from tradewind.scheduler.specs import TaskSpec
 
 SCHEDULER_JOB = "SchedulerJob"
 _RUN = cast(Table, DagRun.__table__)
@@ -70,37 +73,23 @@ class RunQueries:
         external_trigger: bool = False,
         data_interval: tuple[datetime, datetime] | None = None,
         state: DagRunState = DagRunState.QUEUED,
-    ) -> DagRun:
-        """Insert a run and a task instance (state none) for each task that exists at that date.
+    ) -> int:
+        """:meth:`insert_dag_run` from a serialized DAG, for tests and benchmarks: the new run's id.
 
-        As in Airflow, a task whose start_date is after the run's date, or whose end_date is
-        before it, gets no instance. The unique constraints on (dag_id, run_id) and
-        (dag_id, execution_date) are the final guard against duplicates: the flush raises
-        IntegrityError, which callers turn into DagRunAlreadyExists.
+        A run with that run_id or execution_date raises DagRunAlreadyExists.
         """
-        start, end = data_interval or (execution_date, execution_date)
-        run = DagRun(
-            dag_id=dag["dag_id"],
-            run_id=run_id,
-            execution_date=execution_date,
-            data_interval_start=start,
-            data_interval_end=end,
-            state=state.value,
-            run_type=run_type,
-            external_trigger=external_trigger,
-            conf=conf,
-            queued_at=now,
-            start_date=now if state == DagRunState.RUNNING else None,
-        )
-        self.session.add(run)
-        self.session.flush()
-        self._insert_task_instances(dag, run_id, execution_date)
-        return run
+        from tradewind.scheduler.specs import task_specs  # here: the store alone never loads the DAG package
 
-    def _insert_task_instances(self, dag: dict[str, Any], run_id: str, execution_date: datetime) -> None:
-        rows = task_instance_rows(dag, run_id, execution_date)
-        if rows:
-            self.session.connection().execute(_INSERT_TI, rows)  # one executemany, no ORM objects
+        new_id = self.insert_dag_run(
+            dag["dag_id"], task_specs(dag), run_id=run_id, execution_date=execution_date, run_type=run_type,
+            now=now, conf=conf, external_trigger=external_trigger, data_interval=data_interval, state=state,
+        )  # fmt: skip
+        if new_id is None:
+            raise DagRunAlreadyExists(
+                f"A DAG Run already exists for DAG {dag['dag_id']} with run id {run_id} "
+                f"or at {isoformat(execution_date)}"
+            )
+        return new_id
 
     def find_dag_run(
         self, dag_id: str, *, run_id: str | None = None, execution_date: datetime | None = None
@@ -119,9 +108,10 @@ class RunQueries:
     def find_task_instance(self, dag_id: str, run_id: str, task_id: str) -> TaskInstance | None:
         return self.session.get(TaskInstance, (dag_id, run_id, task_id))
 
-    def try_create_dag_run(
+    def insert_dag_run(
         self,
-        dag: dict[str, Any],
+        dag_id: str,
+        tasks: Iterable[TaskSpec],
         *,
         run_id: str,
         execution_date: datetime,
@@ -132,23 +122,32 @@ class RunQueries:
         data_interval: tuple[datetime, datetime] | None = None,
         state: DagRunState = DagRunState.QUEUED,
     ) -> int | None:
-        """:meth:`create_dag_run` unless a run has that run_id or execution_date: the new run's id, or None.
+        """Insert a run and an instance (state none) of each task that exists at its date.
 
-        ``INSERT … ON CONFLICT DO NOTHING``: a duplicate costs no savepoint and no exception, and
-        the transaction stays usable (on PostgreSQL a racing insert of the same key waits for the
-        other transaction, then does nothing). A missing DAG row still raises IntegrityError
-        (foreign key), which leaves a PostgreSQL transaction unusable: let it end.
+        The one way runs are made (API trigger, scheduler, backfill, tests), so every run gets
+        the same columns and the same instances (:func:`task_instance_row`, and
+        ``TaskSpec.exists_at``: Airflow's rule on a task's start_date and end_date). Returns the
+        new run's id, or None when the DAG has a run with that run_id or execution_date.
+
+        Two statements, no ORM objects: ``INSERT … ON CONFLICT DO NOTHING RETURNING id``, then one
+        executemany. A duplicate costs no savepoint and no exception, and the transaction stays
+        usable (on PostgreSQL a racing insert of the same key waits for the other transaction,
+        then does nothing). A missing DAG row still raises IntegrityError (foreign key), which
+        leaves a PostgreSQL transaction unusable: let it end.
         """
         start, end = data_interval or (execution_date, execution_date)
         values = dict(
-            dag_id=dag["dag_id"], run_id=run_id, execution_date=execution_date, data_interval_start=start,
+            dag_id=dag_id, run_id=run_id, execution_date=execution_date, data_interval_start=start,
             data_interval_end=end, state=state.value, run_type=run_type, external_trigger=external_trigger,
             conf=conf, queued_at=now, start_date=now if state == DagRunState.RUNNING else None,
         )  # fmt: skip
+        self.session.flush()  # pending ORM rows first, as Session.execute would (the DAG row, in tests)
         connection = self.session.connection()
         new_id: int | None = connection.execute(_new_run_statement(connection.dialect.name), values).scalar()
         if new_id is not None:
-            self._insert_task_instances(dag, run_id, execution_date)
+            rows = [task_instance_row(dag_id, run_id, t) for t in tasks if t.exists_at(execution_date)]
+            if rows:
+                connection.execute(_INSERT_TI, rows)  # one executemany
         return new_id
 
     def connection(self) -> Connection:
@@ -333,35 +332,10 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def task_instance_rows(dag: dict[str, Any], run_id: str, execution_date: datetime) -> list[dict[str, Any]]:
-    """The new task instances (state none) of a run: one per task that exists at its date."""
-    return [
-        _task_instance(dag["dag_id"], run_id, task)
-        for task in dag["tasks"]
-        if _exists_at(task, execution_date)
-    ]
-
-
-def _exists_at(task: dict[str, Any], when: datetime) -> bool:
-    start, end = task.get("start_date"), task.get("end_date")
-    if start and datetime.fromisoformat(start) > when:
-        return False
-    return not (end and datetime.fromisoformat(end) < when)
-
-
-def _task_instance(dag_id: str, run_id: str, task: dict[str, Any]) -> dict[str, Any]:
+def task_instance_row(dag_id: str, run_id: str, task: TaskSpec) -> dict[str, Any]:
+    """A new task instance (state none): of a new run, or of a task added to a DAG with running runs."""
     return dict(
-        dag_id=dag_id,
-        run_id=run_id,
-        task_id=task["task_id"],
-        state=None,
-        try_number=0,
-        max_tries=int(task.get("retries") or 0),
-        pool=task.get("pool") or DEFAULT_POOL,
-        pool_slots=int(task.get("pool_slots") or 1),
-        queue=task.get("queue") or "default",
-        priority_weight=int(task.get("effective_priority_weight") or task.get("priority_weight") or 1),
-        operator=task.get("operator"),
-        hostname="",
-        unixname="",
-    )
+        dag_id=dag_id, run_id=run_id, task_id=task.task_id, state=None, try_number=0,
+        max_tries=task.retries, pool=task.pool, pool_slots=task.pool_slots, queue=task.queue,
+        priority_weight=task.priority_weight, operator=task.operator, hostname="", unixname="",
+    )  # fmt: skip

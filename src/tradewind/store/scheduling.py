@@ -12,7 +12,8 @@ write transactions are serialized by ``BEGIN IMMEDIATE``, and only one scheduler
   claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` so two schedulers never take the same one;
 * creating scheduled runs and starting queued ones lock the ``dag`` row (``SKIP LOCKED``:
   a DAG another scheduler is working on waits for the next pass), which makes the
-  ``max_active_runs`` count and the "does this date have a run" check race-free;
+  ``max_active_runs`` count race-free (a date that has a run is skipped by the insert
+  itself: ``INSERT … ON CONFLICT DO NOTHING``);
 * queueing task instances locks every ``slot_pool`` row (``FOR NO KEY UPDATE``, blocking,
   in id order) and counts the slots in use from ``task_instance``: the critical section
   that keeps pools and ``max_active_tasks`` within their limits across schedulers.
@@ -382,16 +383,6 @@ class SchedulerQueries:
         )
         value = self.session.execute(query).scalar_one_or_none()
         return _as_aware(value)
-
-    def has_dag_run_at(self, dag_id: str, logical_date: datetime) -> bool:
-        query = select(RUN.c.id).where(RUN.c.dag_id == dag_id, RUN.c.execution_date == logical_date)
-        return self.session.execute(query.limit(1)).first() is not None
-
-    def insert_dag_run(self, values: Mapping[str, Any], task_rows: Sequence[Mapping[str, Any]]) -> int:
-        """Insert a run and its task instances in two statements; returns the run's id."""
-        run_id = int(self.session.execute(insert(RUN).values(**values).returning(RUN.c.id)).scalar_one())
-        self.insert_task_instances(task_rows)
-        return run_id
 
     def start_dag_run(self, run_pk: int, *, now: datetime, job_id: int | None) -> None:
         values = dict(state=DagRunState.RUNNING.value, start_date=now, end_date=None, scheduler_job_id=job_id)
