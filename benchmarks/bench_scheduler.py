@@ -3,7 +3,8 @@
 Run it with ``.venv/bin/python benchmarks/bench_scheduler.py`` (a minute or two). It builds a
 throw-away ``TRADEWIND_HOME``, writes the DAGs below into its DAG folder, starts
 ``tradewind scheduler`` and ``tradewind webserver`` as child processes, triggers runs the way
-the API does (a queued run row), and reads timings from the database:
+the API does (the same service call: a queued run, and a nudge that wakes the scheduler), and
+reads timings from the database:
 
 (a) a 100-task chain of no-op Python tasks: trigger to run success, and the per-hop latency
     (a task's start minus its upstream's end, both stamped by the task processes);
@@ -213,11 +214,11 @@ def spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def trigger(db: Any, dag_id: str, run_id: str) -> None:
-    now = datetime.now(UTC)
+    """Trigger as the API does: the same service call, which nudges the scheduler at commit."""
+    from tradewind.actions.dag_runs import trigger_dag
+
     with db.transaction() as store:
-        data = store.serialized_dag(dag_id)
-        store.create_dag_run(data, run_id=run_id, execution_date=now, run_type="manual", now=now,
-                             external_trigger=True)  # fmt: skip
+        trigger_dag(store, dag_id, now=datetime.now(UTC), run_id=run_id)
 
 
 def wait_runs(db: Any, dag_id: str, run_ids: list[str], timeout: float = 300) -> list[Any]:

@@ -153,3 +153,19 @@ def test_catchup_with_max_active_runs_creates_each_run_once(running: Running) ->
         assert sum(r is not None and r.state == "running" for r in runs) <= 1
         time.sleep(0.05)
     assert [r.state if r else None for r in runs] == ["success"] * 3
+
+
+def test_a_trigger_nudges_the_scheduler_instead_of_waiting_for_its_poll(running: Running) -> None:
+    from tradewind.actions.dag_runs import trigger_dag
+
+    running.scheduler._poll_interval = 3600.0  # only a nudge can start a run within the test
+    time.sleep(1.5)  # its first passes are over: the next poll is an hour away
+    running.trigger("e2e_xcom", "silent")  # a row written without a nudge waits for the poll
+    time.sleep(1.0)
+    assert set(running.states("e2e_xcom", "silent").values()) == {None}
+    started = time.monotonic()
+    with running.db.transaction() as store:
+        result = trigger_dag(store, "e2e_xcom", now=datetime.now(UTC), run_id="nudged")
+    assert running.wait("e2e_xcom", result.run_id, timeout=30) == "success"
+    assert running.wait("e2e_xcom", "silent", timeout=30) == "success"  # the nudge's poll found both
+    assert time.monotonic() - started < 30

@@ -13,6 +13,7 @@ from tradewind.actions.common import ID_MAX_LENGTH, check_text, record_event, re
 from tradewind.dag.schedules import parse_schedule_summary
 from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists, InvalidConf
 from tradewind.models.states import DagRunState, DagRunType
+from tradewind.scheduler.nudges import nudge_schedulers
 from tradewind.scheduler.specs import TaskSpec, task_specs
 from tradewind.store import Store
 from tradewind.timeutil import isoformat, to_utc
@@ -58,6 +59,7 @@ def trigger_dag(
                 run_id=wanted_run_id,
                 extra={"execution_date": isoformat(date), "conf_keys": sorted(conf_dict or {})},
             )
+            nudge_schedulers(store)  # they start it at once rather than at their next poll
             state = DagRunState.QUEUED.value
             return TriggerResult(dag_id, wanted_run_id, date, state, now, external_trigger=True)
         if execution_date is not None or (run_id and store.find_dag_run(dag_id, run_id=run_id)):

@@ -12,6 +12,7 @@ from tradewind.dag.schedules import parse_schedule_summary
 from tradewind.errors import BadRequest, DagNotFound
 from tradewind.models import DagRun, TaskInstance
 from tradewind.models.states import DagRunType, TaskState
+from tradewind.scheduler.nudges import nudge_schedulers
 from tradewind.scheduler.runs import create_run
 from tradewind.scheduler.specs import DagSpec, spec_from_dict
 from tradewind.store import Store
@@ -82,7 +83,10 @@ def clear(store: Store, keys: list[tuple[str, str, str]], *, now: datetime) -> i
         spec = specs.setdefault(dag_id, require_spec(store, dag_id))
         task = spec.tasks.get(task_id)
         items.append((dag_id, run_id, task_id, task.retries if task else 0))
-    return store.clear_task_instances(items, now=now)
+    cleared = store.clear_task_instances(items, now=now)
+    if cleared:
+        nudge_schedulers(store)
+    return cleared
 
 
 def create_backfill_runs(

@@ -40,7 +40,7 @@ def build_scheduler(
         heartbeat_sec=config.scheduler.heartbeat_sec,
         health_check_threshold=config.scheduler.scheduler_health_check_threshold, parser=parser,
         zombie_threshold=config.scheduler.zombie_threshold_sec, scope=scope,
-        queued_timeout=config.scheduler.task_queued_timeout,
+        queued_timeout=config.scheduler.task_queued_timeout, listen_for_nudges=scope is None,
     )  # fmt: skip
 
 

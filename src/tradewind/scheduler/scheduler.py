@@ -27,7 +27,9 @@ their runs. Step 7 then counts the slots in use from the database, not only from
 inside the critical section that locks the pool rows. Between ticks the loop blocks in
 ``executor.wait(timeout)``: a finished task wakes it at once, so a dependency hop costs one
 pass; ``timeout`` is the time to the next schedule point, retry, heartbeat or poll for
-triggered runs (a cheap indexed query every ``poll_interval``).
+triggered runs (a cheap indexed query every ``poll_interval``). A trigger or a clear also
+nudges the scheduler (:mod:`.nudges`), which then polls at once: the poll is only the
+fallback for a lost nudge.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from tradewind.executors.base import Executor, TaskEvent, TaskKey, TaskWorkload,
 from tradewind.models.pools import DEFAULT_POOL, DEFAULT_POOL_SLOTS
 from tradewind.models.states import ACTIVE_TASK_STATES, DagRunState, DagRunType, TaskState
 from tradewind.scheduler import decisions
+from tradewind.scheduler.nudges import NudgeListener
 from tradewind.scheduler.parser import DagParser
 from tradewind.scheduler.recovery import JOB_TYPE, ResetSummary, reap_dead_jobs, reset_task_instances
 from tradewind.scheduler.runs import create_run, task_instance_row
@@ -89,6 +92,7 @@ class Scheduler:
         scope: RunScope | None = None,
         zombie_threshold: float = 60.0,
         queued_timeout: float = 600.0,
+        listen_for_nudges: bool = False,
     ) -> None:
         self._db = db
         self._executor = executor
@@ -122,6 +126,8 @@ class Scheduler:
         self._scope = scope  # a backfill's own scheduler: only these runs, no scheduled ones
         self._zombie_threshold = zombie_threshold
         self._queued_timeout = queued_timeout
+        self._listen_for_nudges = listen_for_nudges  # see .nudges: set by `tradewind scheduler`
+        self._nudged = False
         adopt: Callable[[Mapping[TaskKey, int]], set[TaskKey]] | None = getattr(executor, "adopt", None)
         self._adopt = adopt  # attempts outlive this process: adopt them rather than reset them
         self._workers_beat = bool(getattr(executor, "heartbeats_tasks", False))
@@ -188,13 +194,25 @@ class Scheduler:
         Returns early, without draining, if a peer declared this scheduler dead (:attr:`lost`).
         """
         self.start()
+        listener = NudgeListener(self._db.engine.url, self.nudge) if self._listen_for_nudges else None
+        if listener is not None and not listener.start():
+            log.info("Not listening for trigger nudges (another process does); polling for triggered runs")
         try:
             while not stop.is_set() and not self._lost:
                 timeout = self._safe_tick()
                 if timeout > 0 and not stop.is_set():
                     self._executor.wait(min(timeout, 1.0))
         finally:
+            if listener is not None:
+                listener.stop()
             self.shutdown(drain_timeout=drain_timeout)
+
+    def nudge(self) -> None:
+        """Look for triggered runs now, not at the next poll; thread-safe (see :mod:`.nudges`)."""
+        self._nudged = True
+        wakeup: Callable[[], None] | None = getattr(self._executor, "wakeup", None)
+        if wakeup is not None:
+            wakeup()
 
     def shutdown(self, *, drain_timeout: float = 30.0) -> None:
         """Stop submitting; let running attempts finish for up to ``drain_timeout`` s; end the job."""
@@ -248,6 +266,9 @@ class Scheduler:
     def tick(self) -> float:
         """One pass if anything needs doing; returns the seconds until the next one is due."""
         now = self._clock.now()
+        if self._nudged:
+            self._nudged = False
+            self._next["poll"] = min(self._next["poll"], now)
         heartbeat = now >= self._next["heartbeat"]
         if heartbeat:
             with self._db.transaction() as store:  # its own transaction: job rows stay locked briefly

@@ -66,7 +66,9 @@ class Database:
         """One unit of work: commit on success, roll back on error."""
         factory = self._write if write else self._read
         with factory.begin() as session:
-            yield Store(session)
+            store = Store(session)
+            yield store
+        store.committed()
 
     @contextmanager
     def read(self) -> Iterator[Store]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,17 @@ class Store(DagQueries, PoolQueries, RunQueries, SchedulerQueries):
             raise TypeError("a Store needs a session or a connection, not both")
         self._session = session
         self._connection = connection
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this unit of work has committed (never if it rolls back)."""
+        self._after_commit.append(action)
+
+    def committed(self) -> None:
+        """Called by :meth:`Database.transaction` after the commit; errors are the caller's."""
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
 
     @property
     def session(self) -> Session:
