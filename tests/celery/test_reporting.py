@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -126,5 +127,21 @@ def test_the_executor_ignores_stale_results_and_reads_its_own_on_notice(
         assert time.monotonic() - started < 5.0  # the notice woke it, not a poll
         assert [(e.state, e.pid) for e in executor.events()] == [("running", 7), ("success", 7)]
         assert executor.running() == set()
+    finally:
+        executor.stop(wait=False)
+
+
+def test_wakeup_from_another_thread_ends_a_wait_at_once(tmp_path: Path, redis_server: RedisServer) -> None:
+    app = make_app(tmp_path, redis_server)
+    executor = CeleryExecutor(config=app.tradewind_config, app=app, db_url=f"sqlite:///{tmp_path}/x.db",
+                              quiet_poll_interval=60)  # fmt: skip
+    executor.start()
+    try:
+        executor.submit(workload(tmp_path))  # in flight: the wait would otherwise poll, not return
+        threading.Timer(0.3, executor.wakeup).start()
+        started = time.monotonic()
+        assert executor.wait(30.0) is False  # woken, with nothing to report
+        assert time.monotonic() - started < 10.0
+        assert executor.running() == {KEY}
     finally:
         executor.stop(wait=False)

@@ -100,6 +100,7 @@ class CeleryExecutor:
         self._next_claim_check = 0.0
         self._backend_down = False
         self._is_stopped = False
+        self._woken = False  # set by wakeup(), from any thread
 
     # --- the contract -----------------------------------------------------------------
 
@@ -140,10 +141,21 @@ class CeleryExecutor:
             self._poll()
             now = time.monotonic()
             remaining = deadline - now
-            if self._ready or remaining <= 0:
+            if self._ready or remaining <= 0 or self._woken:
+                self._woken = False
                 return bool(self._ready)
             nap = min(remaining, max(self._next_poll - now, 0.0)) if self._flights else remaining
             self._sleep(nap)
+
+    def wakeup(self) -> None:
+        """Make a :meth:`wait` in progress (or the next one) return now; thread-safe.
+
+        For the scheduler's nudges (a run was triggered): a notice on this executor's own
+        channel ends the wait; without notices (not Redis) it ends at the next poll.
+        """
+        self._woken = True
+        if self._notices is not None:
+            self._notices.poke()
 
     def _sleep(self, seconds: float) -> None:
         """Sleep until a worker publishes a notice (the next poll reads it) or ``seconds`` pass."""
@@ -460,6 +472,13 @@ class _Notices:
             self.close()
             self._read_all = True  # something may have changed meanwhile
         return bool(self._noticed) or self._read_all
+
+    def poke(self) -> None:
+        """Publish an empty notice (it names no attempt) to end a wait on this channel."""
+        client = self._client
+        if client is not None and self.is_supported:
+            with contextlib.suppress(Exception):  # the wait ends at its next poll instead
+                client.publish(self.channel, "")
 
     def take(self) -> set[str] | None:
         """The task ids noticed since the last call (after a non-blocking check); None: read them all."""
