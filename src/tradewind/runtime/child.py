@@ -124,7 +124,7 @@ def _redirect_output(path: str, null: int) -> None:
     root = logging.getLogger()
     if _log_handler is not None and root.handlers == [_log_handler] and root.level == logging.INFO:
         _log_handler.setLevel(logging.INFO)  # unlike Logger.setLevel, touches no other logger
-        write_lines_directly(2)  # the runtime's own lines skip logging's machinery (see logs.info)
+        write_lines_directly(2)  # the runtime's own lines skip logging's machinery (see tasklog.info)
         return
     root.handlers = [task_log_handler(sys.stderr)]
     root.setLevel(logging.INFO)

@@ -13,6 +13,7 @@ connection) costs no more than the scheduler's poll interval, which stays the fa
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -45,9 +46,14 @@ def nudge_schedulers(store: Store) -> None:
 
 def socket_address(url: URL) -> bytes | None:
     """The abstract Unix socket of the scheduler of this SQLite database (None: in memory)."""
-    if not url.database or url.database == ":memory:":
+    return _socket_address(url.database)
+
+
+@functools.cache  # every trigger asks: resolve the path once per process
+def _socket_address(database: str | None) -> bytes | None:
+    if not database or database == ":memory:":
         return None
-    digest = hashlib.sha1(os.path.realpath(url.database).encode(), usedforsecurity=False).hexdigest()
+    digest = hashlib.sha1(os.path.realpath(database).encode(), usedforsecurity=False).hexdigest()
     return f"\0tradewind-scheduler-{digest[:20]}".encode()
 
 
@@ -115,7 +121,9 @@ class NudgeListener:
     def _listen_postgres(self) -> None:
         import psycopg
 
-        conninfo = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
+        from tradewind.runtime.xcoms import XComDatabase  # the one SQLAlchemy URL -> libpq translation
+
+        conninfo = XComDatabase.from_url(self._url.render_as_string(hide_password=False)).target
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
             self._on_nudge()  # a trigger may have come while we were not listening
