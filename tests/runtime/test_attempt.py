@@ -94,6 +94,25 @@ def test_templated_fields_are_rendered_on_a_copy() -> None:
     assert op.op_kwargs == {"text": "{{ ds }} {{ params.who }}"}  # the cached DAG keeps its templates
 
 
+def test_a_private_task_is_rendered_in_place() -> None:
+    """In a forked task process the DAG is the process's own copy: no copy of the task is made."""
+    dag = make_dag()
+    op = PythonOperator(
+        task_id="t", python_callable=lambda text: text, op_kwargs={"text": "{{ ds }}"}, dag=dag
+    )
+    workload = TaskWorkload(
+        TaskKey(dag.dag_id, "t", RUN_ID, 1), dag.fileloc, WHEN, WHEN, WHEN, "scheduled", False, None, 0, None,
+        "default", 1, "/dev/null",
+    )  # fmt: skip
+
+    event = run_attempt(
+        workload, dag, xcoms=NoXComs(), max_xcom_size=1024, hostname="h", pid=1, private_task=True
+    )
+
+    assert returned(event) == "2024-03-05"
+    assert op.op_kwargs == {"text": "2024-03-05"}
+
+
 def test_xcom_push_and_pull_within_and_across_tasks() -> None:
     dag = make_dag()
     store = MemoryXComs()

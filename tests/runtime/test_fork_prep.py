@@ -15,7 +15,7 @@ from tradewind.dag import context as context_module
 from tradewind.executors.base import TaskKey, TaskWorkload
 from tradewind.runtime.attempt import prepare_attempt
 from tradewind.runtime.child import close_fds
-from tradewind.runtime.locks import instance_lock, lock_offset
+from tradewind.runtime.locks import acquire_instance_lock, instance_lock, lock_offset
 from tradewind.runtime.logs import make_log_folder, open_log
 
 WHEN = datetime(2024, 3, 1, tzinfo=UTC)
@@ -127,6 +127,30 @@ def test_close_fds_closes_exactly_the_given_fds() -> None:
         close_fds([])
     finally:
         os.close(kept)
+
+
+def test_close_fds_keeps_the_fd_it_is_told_to_keep() -> None:
+    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(5)]
+    kept = fds[1]
+    try:
+        close_fds(fds, keep=kept)  # the runner passes every fd of the batch; each child keeps its own
+        assert [_is_open(fd) for fd in fds] == [fd == kept for fd in fds]
+    finally:
+        os.close(kept)
+
+
+def test_a_bare_instance_lock_is_held_until_its_fd_is_closed(tmp_path: Path) -> None:
+    fd = acquire_instance_lock(tmp_path, KEY)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child: must not get the lock while the parent holds it
+        waited: list[bool] = []
+        with instance_lock(tmp_path, TaskKey("d", "t", "r", 2), on_wait=lambda: waited.append(True)):
+            pass
+        os._exit(0 if waited == [True] else 1)
+    time.sleep(0.2)
+    os.close(fd)  # releases it: the child goes on
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def _is_open(fd: int) -> bool:

@@ -216,11 +216,20 @@ _CURRENT: list[dict[str, Any]] = []
 @contextmanager
 def set_current_context(context: dict[str, Any]) -> Iterator[None]:
     """Make ``context`` what :func:`get_current_context` returns while a task runs."""
-    _CURRENT.append(context)
+    push_current_context(context)
     try:
         yield
     finally:
-        _CURRENT.pop()
+        pop_current_context()
+
+
+def push_current_context(context: dict[str, Any]) -> None:
+    """The bare form of :func:`set_current_context`: pair it with :func:`pop_current_context`."""
+    _CURRENT.append(context)
+
+
+def pop_current_context() -> None:
+    _CURRENT.pop()
 
 
 def get_current_context() -> dict[str, Any]:

@@ -81,15 +81,19 @@ def run_attempt(
     max_xcom_size: int,
     hostname: str,
     pid: int,
+    private_task: bool = False,
 ) -> TaskEvent:
     """Run the attempt ``workload`` describes, with ``dag`` already imported; never raises.
 
     The task object is copied first, so rendering templates never changes the DAG held
-    in a cache (the inline executor and ``dags test`` reuse it).
+    in a cache (the inline executor and ``dags test`` reuse it), unless ``private_task``
+    says the DAG is this process's own (a forked task process: its copy dies with it).
     """
     key = workload.key
     try:
-        task = copy.copy(dag.get_task(key.task_id))
+        task = dag.get_task(key.task_id)
+        if not private_task:
+            task = copy.copy(task)
     except TaskNotFound as exc:
         log.error("%s", exc.message)
         return _final_event(key, _Outcome("failed", exc.message), (), pid, hostname)
@@ -139,14 +143,21 @@ _warm_dags: weakref.WeakSet[DAG] = weakref.WeakSet()
 def _execute(
     workload: TaskWorkload, dag: DAG, task: BaseOperator, ti: RuntimeTaskInstance
 ) -> tuple[_Outcome, dict[str, Any] | None]:
+    from tradewind.dag.context import pop_current_context, push_current_context
+
     key = workload.key
     context: dict[str, Any] | None = None
     try:
         context = _build_context(workload, dag, task, ti)
-        with _current_context(context):
+        # get_current_context() returns it meanwhile (no context manager: this path runs in
+        # every fresh task process, where each extra code path costs copied pages)
+        push_current_context(context)
+        try:
             result = _render_and_execute(task, context)
             for xcom_key, value in task.xcom_values(result):
                 ti.xcom_push(xcom_key, value)
+        finally:
+            pop_current_context()
         return _Outcome("success", skip=_skip_ids(result)), context
     except SkipTask as exc:
         log.info("Skipping the task: %s", exc)
@@ -193,15 +204,6 @@ def _build_context(
         external_trigger=workload.external_trigger,
         run_type=workload.run_type,
     )
-
-
-@contextlib.contextmanager
-def _current_context(context: dict[str, Any]) -> Iterator[None]:
-    """Make ``get_current_context()`` return ``context`` while the task runs."""
-    from tradewind.dag.context import set_current_context
-
-    with set_current_context(context):
-        yield
 
 
 def _log_outcome(key: TaskKey, outcome: _Outcome) -> None:

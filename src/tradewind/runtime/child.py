@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from tradewind.executors.base import TaskEvent, TaskWorkload
 from tradewind.runtime.attempt import TaskTerminated, one_line, retry_state, run_attempt
-from tradewind.runtime.locks import instance_lock
+from tradewind.runtime.locks import acquire_instance_lock
 from tradewind.runtime.logs import task_log_handler, write_end, write_start
 from tradewind.runtime.wire import encode, write_all
 from tradewind.runtime.xcoms import DriverXComs, XComSource
@@ -56,7 +56,7 @@ class ChildSetup:
     xcoms: XComSource
     max_xcom_size: int
     hostname: str
-    inherited_fds: tuple[int, ...]  # the runner's own fds: closed first thing
+    inherited_fds: tuple[int, ...]  # the runner's own fds (``event_fd`` aside): closed first thing
     lock_offset: int | None = None  # locks.lock_offset(workload.key), if the runner computed it
     stdin_fd: int = -1  # an fd open on /dev/null to become fd 0 (then closed), else one is opened
 
@@ -83,7 +83,7 @@ def _become_task_process(setup: ChildSetup) -> None:
     with contextlib.suppress(OSError):
         os.nice(TASK_NICENESS)
     become_subreaper()
-    close_fds(setup.inherited_fds)
+    close_fds(setup.inherited_fds, keep=setup.event_fd)
     signal.set_wakeup_fd(-1)  # the runner's; ours must not write into it
     _set_handler(signal.SIGINT, signal.default_int_handler)
     _set_handler(signal.SIGTERM, _raise_terminated)
@@ -95,13 +95,13 @@ def _become_task_process(setup: ChildSetup) -> None:
 _set_handler: Callable[[int, Any], Any] = sys.modules["_signal"].signal
 
 
-def close_fds(fds: Iterable[int]) -> None:
-    """Close ``fds``, each run of consecutive numbers in one system call (errors ignored).
+def close_fds(fds: Iterable[int], keep: int = -1) -> None:
+    """Close ``fds`` but ``keep``, each run of consecutive numbers in one system call (errors ignored).
 
     A task process inherits two fds per running sibling from the runner: one by one, their
     closing was a noticeable part of starting a task.
     """
-    ordered = sorted(fds)
+    ordered = sorted(fd for fd in fds if fd != keep)
     start = 0
     for i, fd in enumerate(ordered):
         if i + 1 == len(ordered) or ordered[i + 1] != fd + 1:
@@ -160,13 +160,18 @@ def _run(setup: ChildSetup) -> None:
     workload, pid, started = setup.workload, os.getpid(), time.monotonic()
     try:
         write_start(workload, pid, setup.hostname)
-        with instance_lock(setup.lock_dir, workload.key, on_wait=_log_waiting, offset=setup.lock_offset):
+        lock = acquire_instance_lock(
+            setup.lock_dir, workload.key, on_wait=_log_waiting, offset=setup.lock_offset
+        )
+        try:
             event = run_attempt(
                 workload, setup.dag, xcoms=setup.xcoms, max_xcom_size=setup.max_xcom_size,
-                hostname=setup.hostname, pid=pid,
+                hostname=setup.hostname, pid=pid, private_task=True,
             )  # fmt: skip
             # The outcome is decided: a late SIGTERM must not turn it into a crash.
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        finally:
+            os.close(lock)  # releases the lock
     except TaskTerminated as exc:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         state = retry_state(workload.key.try_number, workload.max_tries)

@@ -44,6 +44,25 @@ def instance_lock(
     ``offset`` is ``lock_offset(key)`` if the caller computed it already (the runner does,
     before forking, so task processes skip the hashing).
     """
+    fd = acquire_instance_lock(lock_dir, key, on_wait=on_wait, offset=offset)
+    try:
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def acquire_instance_lock(
+    lock_dir: str | Path,
+    key: TaskKey,
+    *,
+    on_wait: Callable[[], None] | None = None,
+    offset: int | None = None,
+) -> int:
+    """Take the instance's lock (see :func:`instance_lock`); closing the returned fd releases it.
+
+    The bare form, for a task process that holds the lock until it exits: it skips the
+    context manager's machinery, whose first use in a fresh fork is not free.
+    """
     fd = _open(os.path.join(lock_dir, LOCK_FILE))
     if offset is None:
         offset = lock_offset(key)
@@ -54,9 +73,10 @@ def instance_lock(
             if on_wait is not None:
                 on_wait()
             fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _open(path: str) -> int:

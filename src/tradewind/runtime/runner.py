@@ -219,24 +219,28 @@ class Runner:
         for workload, _ in ready:
             with contextlib.suppress(OSError):  # the task process tries again, and reports it
                 make_log_folder(workload.log_path)
+        # Everything the task processes need is built before the first fork: what the runner
+        # writes between forks is copied once more, in the runner, for each child alive.
+        pipes = [os.pipe() for _ in ready]
+        inherited = tuple(self._own_fds() + [fd for pipe in pipes for fd in pipe])
+        setups = [
+            self._child_setup(workload, dag, write_fd, inherited, offset)
+            for (workload, dag), (_, write_fd), offset in zip(ready, pipes, offsets, strict=True)
+        ]
         gc.freeze()  # keeps the collector from touching, and so copying, the parent's pages
         _flush_stdio()
-        inherited = self._own_fds()
-        forked: list[tuple[int, TaskWorkload, int]] = []
-        for (workload, dag), offset in zip(ready, offsets, strict=True):
-            read_fd, write_fd = os.pipe()
+        pids = []
+        for setup in setups:
             pid = os.fork()
             if pid == 0:
-                os.close(read_fd)
-                run_child(self._child_setup(workload, dag, write_fd, inherited, offset))
-            os.close(write_fd)
-            inherited.append(read_fd)
-            forked.append((pid, workload, read_fd))
+                run_child(setup)
+            pids.append(pid)
         now = _now()
-        for pid, workload, read_fd in forked:
-            self._track(pid, workload, read_fd)
+        for pid, setup, (read_fd, write_fd) in zip(pids, setups, pipes, strict=True):
+            os.close(write_fd)
+            self._track(pid, setup.workload, read_fd)
             # Reported here rather than by the task process: one message less for each.
-            self._emit(TaskEvent(workload.key, "running", now, pid, self._hostname))
+            self._emit(TaskEvent(setup.workload.key, "running", now, pid, self._hostname))
 
     def _load(self, workload: TaskWorkload) -> Any:
         """The workload's DAG, prepared for forking; None if it could not be loaded (reported)."""
@@ -263,7 +267,7 @@ class Runner:
         self._watch(child.pidfd, lambda: self._on_child_exit(child))
 
     def _child_setup(
-        self, workload: TaskWorkload, dag: Any, write_fd: int, inherited: list[int], offset: int
+        self, workload: TaskWorkload, dag: Any, write_fd: int, inherited: tuple[int, ...], offset: int
     ) -> ChildSetup:
         return ChildSetup(
             workload=workload,
@@ -273,7 +277,7 @@ class Runner:
             xcoms=self._xcoms,
             max_xcom_size=self._settings.max_xcom_size,
             hostname=self._hostname,
-            inherited_fds=tuple(inherited),
+            inherited_fds=inherited,
             lock_offset=offset,
             stdin_fd=self._devnull,
         )
