@@ -32,7 +32,8 @@ def info(logger: logging.Logger, message: str, *args: object) -> None:
     In a forked task process whose only handler is the standard one, the line (same format)
     goes straight to the log file: a first record through ``logging``'s machinery costs the
     process hundreds of microseconds, mostly pages it must copy from the runner to update
-    reference counts — a large part of a short task's whole cost.
+    reference counts — a large part of a short task's whole cost. Whoever turns this on
+    checks first that the loggers involved are plain (see :func:`is_plain`).
     """
     try:
         if _direct_fd < 0:
@@ -47,3 +48,19 @@ def info(logger: logging.Logger, message: str, *args: object) -> None:
     line = f"[{stamp(now, int(now % 1 * 1000))}] {{{where}}} INFO - {text}\n"
     with contextlib.suppress(OSError):
         os.write(_direct_fd, line.encode("utf-8", "backslashreplace"))
+
+
+def is_plain(logger: logging.Logger) -> bool:
+    """True if ``logger`` lets INFO records through, to the root's handlers only, unfiltered.
+
+    Then writing its lines straight to the root's file is what ``logging`` would have done.
+    The root's own handlers and level are for the caller to check.
+    """
+    if not logger.isEnabledFor(logging.INFO):  # levels, and logging.disable()
+        return False
+    node: logging.Logger | None = logger
+    while node is not None and node.parent is not None:
+        if node.handlers or node.filters or not node.propagate:
+            return False
+        node = node.parent
+    return True

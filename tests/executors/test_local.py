@@ -141,6 +141,23 @@ def test_the_runner_imports_a_dag_file_once_and_again_when_it_changes(
     assert site.imports() == [str(executor.runner_pid)] * 2
 
 
+def test_logging_settings_of_a_dag_file_apply_to_the_runtimes_own_lines(
+    site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor("local")
+    plain = site.workload("noop", run_id="plain")
+    run_all(executor, [plain])
+    assert "Starting attempt" in site.log_of(plain) and "Executing <Task" in site.log_of(plain)
+
+    with site.fileloc.open("a") as dag_file:  # a DAG file quietening the task logger, as some do
+        dag_file.write('\nimport logging\nlogging.getLogger("tradewind.task").setLevel(logging.WARNING)\n')
+    stat = site.fileloc.stat()
+    os.utime(site.fileloc, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    quiet = site.workload("noop", run_id="quiet")
+    assert final(run_all(executor, [quiet])[quiet.key]).state == "success"
+    assert "Starting attempt" in site.log_of(quiet) and "Executing <Task" not in site.log_of(quiet)
+
+
 def test_a_broken_dag_file_fails_the_attempt_with_its_traceback(
     site: Site, make_executor: MakeExecutor
 ) -> None:
@@ -161,8 +178,7 @@ def test_if_the_runner_dies_its_tasks_are_reported_and_killed(
     assert isinstance(executor, LocalExecutor)
     workload = site.workload("write_pid", max_tries=1)
     executor.submit(workload)
-    assert wait_for(lambda: (site.dags / "task.pid").exists())
-    task_pid = int((site.dags / "task.pid").read_text())
+    task_pid = _task_pid(site)
 
     os.kill(executor.runner_pid or 0, signal.SIGKILL)
     event = final(collect(executor, [workload.key])[workload.key])
@@ -179,8 +195,7 @@ def test_stop_without_wait_terminates_and_reports_running_tasks(
     executor = make_executor("local")
     workload = site.workload("write_pid")
     executor.submit(workload)
-    assert wait_for(lambda: (site.dags / "task.pid").exists())
-    task_pid = int((site.dags / "task.pid").read_text())
+    task_pid = _task_pid(site)
 
     executor.stop(wait=False)
 
@@ -306,3 +321,10 @@ def test_wakeup_before_start_and_after_stop_is_harmless(site: Site) -> None:
     executor.stop()
     executor.wakeup()
     assert executor.wait(0.01) is False
+
+
+def _task_pid(site: Site) -> int:
+    """The pid the ``write_pid`` task writes, once written whole (it is not written atomically)."""
+    path = site.dags / "task.pid"
+    assert wait_for(lambda: path.exists() and path.read_text().strip() != "")
+    return int(path.read_text())

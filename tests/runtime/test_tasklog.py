@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tradewind.runtime.logs import task_log_handler
-from tradewind.tasklog import info, write_lines_directly
+from tradewind.tasklog import info, is_plain, write_lines_directly
 
 STAMP = re.compile(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000\] ")
 
@@ -29,7 +29,35 @@ def logger() -> Iterator[tuple[logging.Logger, io.StringIO]]:
         yield logger, stream
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
         write_lines_directly(-1)
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """A task's log file, which ``_write_directly`` makes the direct lines' target; the root
+    logger at INFO, as in a task process."""
+    path = tmp_path / "1.log"
+    path.touch()
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        yield path
+    finally:
+        root.setLevel(level)
+        write_lines_directly(-1)
+        while _open_fds:
+            os.close(_open_fds.pop())
+
+
+_open_fds: list[int] = []
+
+
+def _write_directly(path: Path) -> None:
+    _open_fds.append(os.open(path, os.O_WRONLY | os.O_APPEND))
+    write_lines_directly(_open_fds[-1])
 
 
 def _say(logger: logging.Logger, value: object) -> None:
@@ -37,47 +65,66 @@ def _say(logger: logging.Logger, value: object) -> None:
 
 
 def test_direct_lines_look_like_the_handlers(
-    logger: tuple[logging.Logger, io.StringIO], tmp_path: Path
+    logger: tuple[logging.Logger, io.StringIO], log_file: Path
 ) -> None:
     log, stream = logger
     _say(log, (1, "two"))  # through logging: not a task process
-    fd = os.open(tmp_path / "1.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    try:
-        write_lines_directly(fd)
-        _say(log, (1, "two"))
-    finally:
-        os.close(fd)
+    handlers, log.handlers = log.handlers, []  # as in a task process: the root's handler writes the file
+    log.propagate = True
+    _write_directly(log_file)
+    _say(log, (1, "two"))
+    log.handlers = handlers
     through_logging = stream.getvalue()
-    direct = (tmp_path / "1.log").read_text()
+    direct = log_file.read_text()
     assert STAMP.match(through_logging) and STAMP.match(direct)
     assert STAMP.sub("", direct) == STAMP.sub("", through_logging)
     assert "{test_tasklog.py:" in direct and "INFO - Done. Returned value was: (1, 'two')\n" in direct
 
 
-def test_a_value_that_cannot_be_formatted_goes_to_logging_instead(tmp_path: Path) -> None:
+def test_a_logger_is_plain_unless_configured(log_file: Path) -> None:
+    """What a DAG file does to the runtime's loggers turns the direct lines off (see child.py)."""
+    names = ("plain", "quiet", "own", "closed", "filtered", "quiet.child")
+    loggers = {name: logging.getLogger(f"tradewind.test.{name}") for name in names}
+    loggers["quiet"].setLevel(logging.WARNING)
+    loggers["own"].addHandler(logging.NullHandler())
+    loggers["closed"].propagate = False
+    loggers["filtered"].addFilter(lambda record: True)
+    try:
+        assert {name: is_plain(log) for name, log in loggers.items()} == {
+            "plain": True, "quiet": False, "own": False, "closed": False, "filtered": False,
+            "quiet.child": False,
+        }  # fmt: skip
+        logging.disable(logging.INFO)
+        assert not is_plain(loggers["plain"])
+    finally:
+        logging.disable(logging.NOTSET)
+        for log in loggers.values():
+            log.setLevel(logging.NOTSET)
+            log.handlers, log.filters, log.propagate = [], [], True
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_value_that_cannot_be_formatted_goes_to_logging_instead(log_file: Path) -> None:
     class Broken:
         def __str__(self) -> str:
             raise RuntimeError("no text")
 
-    class Recorder(logging.Handler):
-        def __init__(self) -> None:
-            super().__init__()
-            self.records: list[logging.LogRecord] = []
-
-        def emit(self, record: logging.LogRecord) -> None:
-            self.records.append(record)
-
-    log, recorder = logging.getLogger("tradewind.test.tasklog.broken"), Recorder()
-    log.addHandler(recorder)
-    log.propagate = False
-    fd = os.open(tmp_path / "1.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    log, recorder = logging.getLogger("tradewind.test.tasklog.broken"), _Recorder()
+    root = logging.getLogger()
+    handlers, root.handlers = root.handlers, [recorder]  # as the root's one handler in a task process
+    _write_directly(log_file)
     try:
-        write_lines_directly(fd)
         value = Broken()
         _say(log, value)  # must not raise into the task: logging deals with it, as it always did
     finally:
-        write_lines_directly(-1)
-        os.close(fd)
-        log.removeHandler(recorder)
-    assert (tmp_path / "1.log").read_text() == ""
+        root.handlers = handlers
+    assert log_file.read_text() == ""
     assert [(r.msg, r.args) for r in recorder.records] == [("Done. Returned value was: %s", (value,))]

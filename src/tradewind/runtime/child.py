@@ -33,7 +33,7 @@ from tradewind.runtime.locks import acquire_instance_lock
 from tradewind.runtime.logs import task_log_handler, write_end, write_start
 from tradewind.runtime.wire import encode, write_all
 from tradewind.runtime.xcoms import DriverXComs, XComSource
-from tradewind.tasklog import write_lines_directly
+from tradewind.tasklog import is_plain, write_lines_directly
 
 if TYPE_CHECKING:
     from tradewind.dag import DAG
@@ -59,6 +59,7 @@ class ChildSetup:
     inherited_fds: tuple[int, ...]  # the runner's own fds (``event_fd`` aside): closed first thing
     lock_offset: int | None = None  # locks.lock_offset(workload.key), if the runner computed it
     stdin_fd: int = -1  # an fd open on /dev/null to become fd 0 (then closed), else one is opened
+    direct_log_lines: bool = False  # direct_lines_possible(), as the runner found it before forking
 
 
 def run_child(setup: ChildSetup) -> NoReturn:
@@ -87,7 +88,7 @@ def _become_task_process(setup: ChildSetup) -> None:
     signal.set_wakeup_fd(-1)  # the runner's; ours must not write into it
     _set_handler(signal.SIGINT, signal.default_int_handler)
     _set_handler(signal.SIGTERM, _raise_terminated)
-    _redirect_output(setup.workload.log_path, setup.stdin_fd)
+    _redirect_output(setup.workload.log_path, setup.stdin_fd, direct=setup.direct_log_lines)
 
 
 # signal.signal without its enum conversions, whose first use in a fresh fork costs more
@@ -109,7 +110,7 @@ def close_fds(fds: Iterable[int], keep: int = -1) -> None:
             start = i + 1
 
 
-def _redirect_output(path: str, null: int) -> None:
+def _redirect_output(path: str, null: int, *, direct: bool) -> None:
     from tradewind.runtime.logs import open_log
 
     fd = open_log(path)
@@ -121,13 +122,30 @@ def _redirect_output(path: str, null: int) -> None:
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
-    root = logging.getLogger()
-    if _log_handler is not None and root.handlers == [_log_handler] and root.level == logging.INFO:
+    if direct and _log_handler is not None:
         _log_handler.setLevel(logging.INFO)  # unlike Logger.setLevel, touches no other logger
         write_lines_directly(2)  # the runtime's own lines skip logging's machinery (see tasklog.info)
         return
+    root = logging.getLogger()
     root.handlers = [task_log_handler(sys.stderr)]
     root.setLevel(logging.INFO)
+
+
+def direct_lines_possible() -> bool:
+    """Whether task processes forked now may write the runtime's lines straight to their log.
+
+    True while logging is as :func:`prepare_parent` left it: the standard root handler only,
+    and the runtime's loggers plain (:func:`~tradewind.tasklog.is_plain`). A DAG file that
+    configures logging when the runner imports it turns it off, so its settings apply.
+    Checked by the runner before each batch of forks, so task processes skip the checks.
+    """
+    root = logging.getLogger()
+    if _log_handler is None or root.handlers != [_log_handler] or root.level != logging.INFO:
+        return False
+    return all(is_plain(logging.getLogger(name)) for name in _RUNTIME_LOGGERS)
+
+
+_RUNTIME_LOGGERS = ("tradewind.task", "tradewind.runtime")  # the loggers tasklog.info is given
 
 
 _log_handler: logging.Handler | None = None

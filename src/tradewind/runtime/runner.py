@@ -44,7 +44,13 @@ from typing import Any
 
 from tradewind.executors.base import TaskEvent, TaskWorkload
 from tradewind.runtime.attempt import one_line, prepare_attempt, retry_state
-from tradewind.runtime.child import ChildSetup, become_subreaper, prepare_parent, run_child
+from tradewind.runtime.child import (
+    ChildSetup,
+    become_subreaper,
+    direct_lines_possible,
+    prepare_parent,
+    run_child,
+)
 from tradewind.runtime.dags import DagCache
 from tradewind.runtime.locks import lock_offset
 from tradewind.runtime.logs import make_log_folder, open_log
@@ -223,8 +229,9 @@ class Runner:
         # writes between forks is copied once more, in the runner, for each child alive.
         pipes = [os.pipe() for _ in ready]
         inherited = tuple(self._own_fds() + [fd for pipe in pipes for fd in pipe])
+        direct = direct_lines_possible()
         setups = [
-            self._child_setup(workload, dag, write_fd, inherited, offset)
+            self._child_setup(workload, dag, write_fd, inherited, offset, direct)
             for (workload, dag), (_, write_fd), offset in zip(ready, pipes, offsets, strict=True)
         ]
         gc.freeze()  # keeps the collector from touching, and so copying, the parent's pages
@@ -267,7 +274,13 @@ class Runner:
         self._watch(child.pidfd, lambda: self._on_child_exit(child))
 
     def _child_setup(
-        self, workload: TaskWorkload, dag: Any, write_fd: int, inherited: tuple[int, ...], offset: int
+        self,
+        workload: TaskWorkload,
+        dag: Any,
+        write_fd: int,
+        inherited: tuple[int, ...],
+        offset: int,
+        direct_log_lines: bool,
     ) -> ChildSetup:
         return ChildSetup(
             workload=workload,
@@ -280,6 +293,7 @@ class Runner:
             inherited_fds=inherited,
             lock_offset=offset,
             stdin_fd=self._devnull,
+            direct_log_lines=direct_log_lines,
         )
 
     def _own_fds(self) -> list[int]:
