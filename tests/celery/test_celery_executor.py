@@ -76,9 +76,9 @@ def test_a_redelivered_message_does_not_run_the_attempt_again(
     executor = cluster.scheduler._executor
     original = executor._publish
 
-    def publish_twice(flight: object) -> bool:
-        sent.append(flight)
-        return bool(original(flight)) and bool(original(flight))
+    def publish_twice(flights: list[object]) -> bool:
+        sent.extend(flights)
+        return bool(original(flights)) and bool(original(flights))
 
     executor._publish = publish_twice
     cluster.trigger("retries")

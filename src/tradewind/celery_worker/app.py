@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 #: Seconds a publish may retry while the broker is unreachable before submit gives up for now.
 PUBLISH_RETRY_SECONDS = 2.0
 
+#: kombu's Redis transport, minus a redis-py client built per command (see .transport).
+_REDIS_TRANSPORT = "tradewind.celery_worker.transport:Transport"
+
 
 def make_celery_app(config: Config, **overrides: Any) -> Any:
     """A new Celery app for ``config``; ``overrides`` are extra Celery settings (tests, tuning)."""
@@ -59,10 +62,17 @@ def make_celery_app(config: Config, **overrides: Any) -> Any:
         task_publish_retry_policy={"max_retries": 4, "interval_start": 0, "interval_step": 0.5,
                                    "interval_max": PUBLISH_RETRY_SECONDS / 4},
     )  # fmt: skip
+    if _is_plain_redis(app.conf.broker_url):
+        app.conf.broker_transport = _REDIS_TRANSPORT
     app.conf.update(overrides)
     app.tradewind_config = config
     app.task(name=TASK_NAME, bind=True, ignore_result=True, acks_late=True, max_retries=None)(_run)
     return app
+
+
+def _is_plain_redis(url: str) -> bool:
+    """A single ``redis://`` broker (not TLS, Sentinel or a failover list): what transport.py wraps."""
+    return url.startswith("redis://") and ";" not in url
 
 
 def _run(task: Any, payload: dict[str, Any]) -> None:
