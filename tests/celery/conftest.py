@@ -159,8 +159,25 @@ class Cluster:
         self._thread: threading.Thread | None = None
         self.scheduler: Any = None
 
-    def start_worker(self, name: str, queues: list[str], concurrency: int = 2) -> subprocess.Popen[bytes]:
-        env = dict(os.environ, TRADEWIND_HOME=str(self.home), TW_TEST_WORKER=name)
+    def other_machine(self, folder: Path) -> Path:
+        """A TRADEWIND_HOME like this one's, for a worker whose DAGs and logs live elsewhere.
+
+        In its copy of the DAG file, ``whoami`` answers ``elsewhere-<worker>``.
+        """
+        dags, logs = folder / "mnt" / "flows", folder / "var" / "logs"
+        dags.mkdir(parents=True)
+        for path in (self.home / "dags").iterdir():
+            mine = 'return os.environ.get("TW_TEST_WORKER", "?")'
+            (dags / path.name).write_text(path.read_text().replace(mine, f'return "elsewhere-" + {mine[7:]}'))
+        config = (self.home / "tradewind.cfg").read_text()
+        config = config.replace(f"dags_folder = {self.home / 'dags'}", f"dags_folder = {dags}")
+        (folder / "tradewind.cfg").write_text(config.replace(str(self.home / "logs"), str(logs)))
+        return folder
+
+    def start_worker(
+        self, name: str, queues: list[str], concurrency: int = 2, home: Path | None = None
+    ) -> subprocess.Popen[bytes]:
+        env = dict(os.environ, TRADEWIND_HOME=str(home or self.home), TW_TEST_WORKER=name)
         env = {k: v for k, v in env.items() if not k.startswith("TRADEWIND__")}
         command = [sys.executable, "-m", "tradewind", "celery", "worker", "--queues", ",".join(queues),
                    "--concurrency", str(concurrency), "--name", f"{name}-{uuid.uuid4().hex[:6]}@localhost",

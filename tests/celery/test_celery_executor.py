@@ -44,6 +44,26 @@ def test_parallel_tasks_queues_and_xcoms_across_workers(
     assert "Marking task as SUCCESS" in log and ti.hostname
 
 
+def test_a_worker_uses_its_own_dags_and_logs_folders(
+    make_cluster: Make, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Machines may mount the DAGs and logs elsewhere than the scheduler's."""
+    cluster = redis_cluster(make_cluster, redis_server)
+    elsewhere = cluster.other_machine(tmp_path / "machine_b")
+    cluster.start_worker("A", [cluster.queue_a], home=elsewhere)
+    cluster.start_worker("B", [cluster.queue_b])
+    cluster.wait_workers(2)
+    cluster.start_scheduler()
+    cluster.trigger("routing")
+    assert cluster.wait_run("routing") == "success"
+
+    assert cluster.xcom("routing", "on_a") == "elsewhere-A"  # its own copy of the DAG file ran
+    assert cluster.xcom("routing", "on_b") == "B"
+    log = elsewhere / "var" / "logs" / "routing" / "m1" / "on_a" / "1.log"
+    assert "Marking task as SUCCESS" in log.read_text()
+    assert not Path(cluster.config.log_folder, "routing", "m1", "on_a").exists()
+
+
 def test_retries_and_timeouts(make_cluster: Make, redis_server: RedisServer) -> None:
     cluster = redis_cluster(make_cluster, redis_server)
     cluster.start_worker("A", [cluster.queue_a], concurrency=2)

@@ -14,6 +14,7 @@ from tradewind.celery_worker.logserver import LogServer, fetch_log, is_authorize
 from tradewind.celery_worker.messages import (
     event_from_dict,
     event_to_dict,
+    localize,
     task_id_for,
     workload_from_dict,
     workload_to_dict,
@@ -30,6 +31,37 @@ def test_a_workload_survives_the_trip_through_json() -> None:
     workload = TaskWorkload(KEY, "/dags/d.py", WHEN, WHEN, WHEN, "manual", True, {"a": [1]}, 3, 2.5, "q", 7,
                             "/logs/x.log", "pool_a")  # fmt: skip
     assert workload_from_dict(json.loads(json.dumps(workload_to_dict(workload)))) == workload
+
+
+@pytest.mark.parametrize(
+    ("fileloc", "sent", "found"),
+    [
+        ("/srv/dags/team/d.py", "team/d.py", "/opt/flows/team/d.py"),  # inside: the worker's folder
+        ("/usr/lib/tw/example_dags/e.py", None, "/usr/lib/tw/example_dags/e.py"),  # outside: as is
+    ],
+)
+def test_a_worker_finds_dag_files_and_writes_logs_under_its_own_folders(
+    fileloc: str, sent: str | None, found: str
+) -> None:
+    workload = TaskWorkload(KEY, fileloc, WHEN, WHEN, WHEN, "manual", True, None, 0, None, "q", 1,
+                            "/srv/logs/dag/run/task/2.log")  # fmt: skip
+    payload = workload_to_dict(workload, "/srv/dags/")
+
+    local = localize(workload_from_dict(payload), payload, Path("/opt/flows"), Path("/var/tw/logs"))
+
+    assert payload["dags_fileloc"] == sent
+    assert local.fileloc == found
+    assert local.log_path == "/var/tw/logs/dag/manual__2024-01-01T00:00:00+00:00/task/2.log"
+    assert local.key == workload.key and local.conf == workload.conf
+
+
+@pytest.mark.parametrize("relative", ["../etc/x.py", "/etc/x.py", "a/../../x.py"])
+def test_a_relative_dag_path_cannot_leave_the_workers_dags_folder(relative: str) -> None:
+    workload = TaskWorkload(KEY, "/srv/dags/d.py", WHEN, WHEN, WHEN, "manual", True, None, 0, None, "q", 1,
+                            "/x.log")  # fmt: skip
+    payload = workload_to_dict(workload) | {"dags_fileloc": relative}
+
+    assert localize(workload, payload, Path("/opt/flows"), Path("/logs")).fileloc == "/srv/dags/d.py"
 
 
 def test_an_event_survives_the_trip_through_json() -> None:

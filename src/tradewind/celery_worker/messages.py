@@ -1,7 +1,10 @@
 """What travels through Celery: the task payload, the result-backend states, the task ids.
 
-The payload is a :class:`~tradewind.executors.base.TaskWorkload` as a plain JSON dict, plus
-two optional keys from the executor: ``submission_id`` (:data:`SUBMISSION`), echoed in every
+The payload is a :class:`~tradewind.executors.base.TaskWorkload` as a plain JSON dict. Its
+paths are the scheduler's: ``dags_fileloc`` (:data:`DAGS_FILELOC`), the DAG file's path
+relative to the scheduler's DAGs folder, and the key let a worker whose folders are
+elsewhere find the file and write the log under its own folders (:func:`localize`). It
+carries two more optional keys from the executor: ``submission_id`` (:data:`SUBMISSION`), echoed in every
 result so the executor can tell this submission's results from a stale one under the same
 task id, and ``notify`` (:data:`NOTIFY`), a Redis channel to publish the task id on after
 each store. The worker stores two kinds of results under the attempt's Celery task id:
@@ -20,11 +23,14 @@ attempts that are still running.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
+from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload, log_path_for
 
 TASK_NAME = "tradewind.run_task_instance"
 RUNNING = "RUNNING"
@@ -32,6 +38,7 @@ FINAL = "SUCCESS"
 WORKER_JOB = "WorkerJob"
 SUBMISSION = "submission_id"
 NOTIFY = "notify"
+DAGS_FILELOC = "dags_fileloc"
 
 _NAMESPACE = uuid.UUID("6f1d4d52-8a4e-4b7f-9d53-5a3c2f0e7b11")
 
@@ -55,11 +62,20 @@ def key_from_dict(data: dict[str, Any]) -> TaskKey:
     return TaskKey(str(data["dag_id"]), str(data["task_id"]), str(data["run_id"]), int(data["try_number"]))
 
 
-def workload_to_dict(workload: TaskWorkload) -> dict[str, Any]:
-    """The Celery task payload: JSON types only (datetimes as ISO 8601 strings)."""
+def workload_to_dict(workload: TaskWorkload, dags_folder: str | Path | None = None) -> dict[str, Any]:
+    """The Celery task payload: JSON types only (datetimes as ISO 8601 strings).
+
+    With ``dags_folder`` (the scheduler's), a DAG file inside it is also named relative to it.
+    """
+    relative = None
+    if dags_folder is not None:
+        relative = os.path.relpath(workload.fileloc, dags_folder)
+        if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+            relative = None  # outside the folder (the bundled examples): only the absolute path
     return {
         "key": key_to_dict(workload.key),
         "fileloc": workload.fileloc,
+        DAGS_FILELOC: relative,
         "logical_date": workload.logical_date.isoformat(),
         "data_interval_start": workload.data_interval_start.isoformat(),
         "data_interval_end": workload.data_interval_end.isoformat(),
@@ -93,6 +109,22 @@ def workload_from_dict(data: dict[str, Any]) -> TaskWorkload:
         log_path=str(data["log_path"]),
         pool=str(data.get("pool", "default_pool")),
     )
+
+
+def localize(
+    workload: TaskWorkload, payload: dict[str, Any], dags_folder: Path, log_folder: Path
+) -> TaskWorkload:
+    """``workload`` with this worker's paths: its DAGs folder and its log folder.
+
+    Machines need not mount the DAGs and logs where the scheduler does: a DAG file the
+    scheduler found inside its DAGs folder is looked for at the same place inside this
+    worker's, and the log goes where this worker's log server serves it from.
+    """
+    fileloc, relative = workload.fileloc, payload.get(DAGS_FILELOC)
+    if isinstance(relative, str) and not os.path.isabs(relative) and os.pardir not in Path(relative).parts:
+        fileloc = str(dags_folder / relative)
+    log_path = str(log_path_for(log_folder, workload.key))
+    return dataclasses.replace(workload, fileloc=fileloc, log_path=log_path)
 
 
 def event_to_dict(

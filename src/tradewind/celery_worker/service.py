@@ -41,6 +41,7 @@ from tradewind.celery_worker.messages import (
     SUBMISSION,
     WORKER_JOB,
     event_to_dict,
+    localize,
     running_meta,
     workload_from_dict,
 )
@@ -175,7 +176,9 @@ class WorkerService:
     # --- one attempt (a Celery pool thread) -------------------------------------------
 
     def execute(self, task: Any, payload: dict[str, Any]) -> None:
-        workload = workload_from_dict(payload)
+        workload = localize(
+            workload_from_dict(payload), payload, self._config.dags_folder, self._config.log_folder
+        )
         task_id = str(task.request.id)
         try:
             claimed = self._claim(workload)

@@ -262,7 +262,10 @@ class CeleryExecutor:
 
         assert self._app is not None
         workload = flight.workload
-        payload = workload_to_dict(workload) | {SUBMISSION: flight.submission_id, NOTIFY: notify}
+        payload = workload_to_dict(workload, self._config.dags_folder) | {
+            SUBMISSION: flight.submission_id,
+            NOTIFY: notify,
+        }
         self._app.send_task(
             TASK_NAME, args=[payload], task_id=flight.task_id, queue=self._queue_for(workload),
             ignore_result=True, retry=True, argsrepr=f"({workload.key})", kwargsrepr="{}", producer=producer,
