@@ -16,8 +16,10 @@ import pytest
 
 from tradewind.executors.base import Executor
 from tradewind.executors.local import LocalExecutor
+from tradewind.store import Database
 
 from .conftest import Site, collect, final, is_alive, run_all, wait_for
+from .test_contract import _record_upstream_xcoms
 
 MakeExecutor = Callable[..., Executor]
 
@@ -156,6 +158,27 @@ def test_logging_settings_of_a_dag_file_apply_to_the_runtimes_own_lines(
     quiet = site.workload("noop", run_id="quiet")
     assert final(run_all(executor, [quiet])[quiet.key]).state == "success"
     assert "Starting attempt" in site.log_of(quiet) and "Executing <Task" not in site.log_of(quiet)
+
+
+def test_the_runner_imports_the_xcom_driver_once_a_task_has_used_it(
+    site: Site, make_executor: MakeExecutor, db: Database
+) -> None:
+    """Tasks that never pull XComs are not made to fork a runner holding psycopg (~10 MB)."""
+    _record_upstream_xcoms(db, {"upstream": {"return_value": [1, 2], "other": "x"}})
+    executor = make_executor("local", db_url=db.url.render_as_string(hide_password=False))
+    assert isinstance(executor, LocalExecutor)
+    driver = "_sqlite3" if db.url.get_backend_name() == "sqlite" else "psycopg"
+
+    run_all(executor, [site.workload("noop", run_id="first")])
+    assert driver not in _mapped_files(executor.runner_pid)
+
+    pull = site.workload("pull")
+    assert final(run_all(executor, [pull])[pull.key]).state == "success"
+    assert wait_for(lambda: driver in _mapped_files(executor.runner_pid))
+
+
+def _mapped_files(pid: int | None) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
 
 
 def test_a_broken_dag_file_fails_the_attempt_with_its_traceback(

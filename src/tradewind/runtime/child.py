@@ -31,7 +31,7 @@ from tradewind.executors.base import TaskEvent, TaskWorkload
 from tradewind.runtime.attempt import TaskTerminated, one_line, retry_state, run_attempt
 from tradewind.runtime.locks import acquire_instance_lock
 from tradewind.runtime.logs import task_log_handler, write_end, write_start
-from tradewind.runtime.wire import encode, write_all
+from tradewind.runtime.wire import DriverUsed, encode, write_all
 from tradewind.runtime.xcoms import DriverXComs, XComSource
 from tradewind.tasklog import is_plain, write_lines_directly
 
@@ -196,17 +196,14 @@ def _run(setup: ChildSetup) -> None:
         event = TaskEvent(workload.key, state, datetime.now(UTC), pid, setup.hostname, error=one_line(exc))
     write_end(workload, event.state, event.error, started)
     _flush()
-    _send(setup.event_fd, event)
+    used_driver = isinstance(setup.xcoms, DriverXComs) and setup.xcoms.is_connected
+    write_all(setup.event_fd, (encode(DriverUsed()) if used_driver else b"") + encode(event))
     if isinstance(setup.xcoms, DriverXComs):
         setup.xcoms.close()
 
 
 def _log_waiting() -> None:
     log.info("Waiting for another process running this task instance to end")
-
-
-def _send(fd: int, event: TaskEvent) -> None:
-    write_all(fd, encode(event))
 
 
 def _flush() -> None:

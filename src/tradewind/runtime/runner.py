@@ -3,8 +3,9 @@
 The LocalExecutor starts it once (``python -m tradewind.runtime.runner``) and talks to it
 over two pipes: workloads in, :class:`~tradewind.executors.base.TaskEvent` values out.
 Airflow pays an interpreter start and a DAG re-parse per task; here a task start is one
-``fork()`` of a process that already has Tradewind, the database driver and the DAG file
-imported (DAG files are imported on first use and again only when they change).
+``fork()`` of a process that already has Tradewind and the DAG file imported (DAG files are
+imported on first use and again only when they change; the database driver once a task has
+read XComs through it).
 
 One loop, driven by a selector, no threads (so forking stays safe) and no polling:
 
@@ -54,7 +55,15 @@ from tradewind.runtime.child import (
 from tradewind.runtime.dags import DagCache
 from tradewind.runtime.locks import lock_offset
 from tradewind.runtime.logs import make_log_folder, open_log
-from tradewind.runtime.wire import FrameReader, RunCommand, RunnerSettings, StopCommand, encode, write_all
+from tradewind.runtime.wire import (
+    DriverUsed,
+    FrameReader,
+    RunCommand,
+    RunnerSettings,
+    StopCommand,
+    encode,
+    write_all,
+)
 from tradewind.runtime.xcoms import DriverXComs, NoXComs, XComSource
 
 log = logging.getLogger("tradewind.runner")
@@ -101,6 +110,7 @@ class Runner:
             import_timeout=settings.import_timeout,
         )
         self._xcoms: XComSource = DriverXComs(settings.xcom_database) if settings.xcom_database else NoXComs()
+        self._has_driver = False  # the XCom driver is imported (on a task's first use of it)
         self._hostname = socket.gethostname()
         self._owner_fd = _pidfd(owner_pid)
         self._owner_pid = owner_pid
@@ -330,11 +340,21 @@ class Runner:
 
     def _relay(self, child: _Child, data: bytes) -> None:
         for event in child.reader.feed(data):
+            if isinstance(event, DriverUsed):
+                self._load_driver()
+                continue
             if event.is_final:
                 child.is_finished = True
                 if child.reason is not None:
                     event = dataclasses.replace(event, error=child.reason)
             self._emit(event)
+
+    def _load_driver(self) -> None:
+        """A task read XComs through the driver: import it here, once (see :class:`DriverUsed`)."""
+        if not self._has_driver and self._settings.xcom_database is not None:
+            self._has_driver = True
+            with contextlib.suppress(ImportError):  # the task that needs it reports the error
+                self._settings.xcom_database.preload()
 
     def _on_child_exit(self, child: _Child) -> None:
         _signal_group(child.pid, signal.SIGKILL)  # leftovers in its group; it is unreaped, so no pid reuse
@@ -519,9 +539,7 @@ def preload(settings: RunnerSettings) -> None:
     import tradewind.dag.loader  # noqa: F401
     from tradewind.runtime.warmup import warm_up
 
-    warm_up(settings.lock_dir)
-    if settings.xcom_database is not None:
-        settings.xcom_database.preload()
+    warm_up(settings.lock_dir)  # not the XCom driver: see DriverUsed
 
 
 def _read_settings(fd: int, reader: FrameReader) -> RunnerSettings:

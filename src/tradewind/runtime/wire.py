@@ -39,6 +39,16 @@ class RunCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class DriverUsed:
+    """From a task process, before its final event: it read XComs through the database driver.
+
+    The runner imports the driver then, once, so later task processes inherit it. Until a
+    task pulls, the runner goes without: the driver (psycopg and its bundled libraries
+    especially) would make every fork and exit dearer for tasks that never read the database.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class StopCommand:
     """Stop the runner: wait for running attempts, or ``terminate`` them first."""
 

@@ -146,7 +146,8 @@ class XComDatabase:
         )
 
     def preload(self) -> None:
-        """Import the driver now (in the runner) so task processes do not each pay for it."""
+        """Import the driver now (in the runner, once a task has used it) so later task processes
+        do not each pay for it."""
         if self.dialect == "sqlite":
             import sqlite3  # noqa: F401
         else:
@@ -186,6 +187,10 @@ class DriverXComs:
 
                 self._connection = psycopg.connect(self._database.target, autocommit=True)
         return self._connection
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connection is not None
 
     def close(self) -> None:
         if self._connection is not None:
