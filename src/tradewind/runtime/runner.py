@@ -105,6 +105,9 @@ class Runner:
         self._out = bytearray()
         self._selector = selectors.DefaultSelector()
         self._children: dict[int, _Child] = {}
+        # Those with a deadline or a kill pending: what the loop checks each time round. Only
+        # those: every page the runner touches while children share it is copied again.
+        self._timed: dict[int, _Child] = {}
         self._dags = DagCache(
             dags_folder=Path(settings.dags_folder) if settings.dags_folder else None,
             import_timeout=settings.import_timeout,
@@ -153,7 +156,7 @@ class Runner:
         os.close(fd)
 
     def _next_timeout(self) -> float | None:
-        moments = [c.kill_at if c.kill_at is not None else c.deadline for c in self._children.values()]
+        moments = [c.kill_at if c.kill_at is not None else c.deadline for c in self._timed.values()]
         upcoming = [m for m in moments if m is not None]
         if self._owner_fd is None:  # no pidfd: fall back to checking our parent now and then
             upcoming.append(time.monotonic() + 1.0)
@@ -280,6 +283,8 @@ class Runner:
             pid, workload, read_fd, os.pidfd_open(pid), time.monotonic() + timeout if timeout else None
         )
         self._children[pid] = child
+        if child.deadline is not None:
+            self._timed[pid] = child
         self._watch(read_fd, lambda: self._on_child_output(child))
         self._watch(child.pidfd, lambda: self._on_child_exit(child))
 
@@ -367,6 +372,7 @@ class Runner:
             child.events_fd = -1
         self._unwatch(child.pidfd)
         del self._children[child.pid]
+        self._timed.pop(child.pid, None)
         if not child.is_finished:
             self._emit(self._crash_event(child, status))
         self._has_exited = True  # what it left behind is killed once the wakeup is handled
@@ -398,7 +404,7 @@ class Runner:
 
     def _enforce_deadlines(self) -> None:
         now = time.monotonic()
-        for child in list(self._children.values()):
+        for child in list(self._timed.values()):
             if child.kill_at is not None and now >= child.kill_at:
                 self._kill_tree(child, signal.SIGKILL)
                 child.kill_at = None
@@ -412,6 +418,7 @@ class Runner:
             return
         child.reason = reason
         child.kill_at = time.monotonic() + self._settings.kill_grace
+        self._timed[child.pid] = child
         self._kill_tree(child, signal.SIGTERM)
 
     def _kill_tree(self, child: _Child, signum: int) -> None:
