@@ -36,21 +36,24 @@ def test_a_workload_survives_the_trip_through_json() -> None:
 @pytest.mark.parametrize(
     ("fileloc", "sent", "found"),
     [
-        ("/srv/dags/team/d.py", "team/d.py", "/opt/flows/team/d.py"),  # inside: the worker's folder
-        ("/usr/lib/tw/example_dags/e.py", None, "/usr/lib/tw/example_dags/e.py"),  # outside: as is
+        ("/srv/dags/team/d.py", "team/d.py", "{mine}/team/d.py"),  # inside: the worker's folder
+        ("/srv/dags/team/gone.py", "team/gone.py", "/srv/dags/team/gone.py"),  # not there: as sent
+        ("/usr/lib/tw/example_dags/e.py", None, "/usr/lib/tw/example_dags/e.py"),  # outside: as sent
     ],
 )
 def test_a_worker_finds_dag_files_and_writes_logs_under_its_own_folders(
-    fileloc: str, sent: str | None, found: str
+    fileloc: str, sent: str | None, found: str, tmp_path: Path
 ) -> None:
+    (tmp_path / "team").mkdir()
+    (tmp_path / "team" / "d.py").touch()
     workload = TaskWorkload(KEY, fileloc, WHEN, WHEN, WHEN, "manual", True, None, 0, None, "q", 1,
                             "/srv/logs/dag/run/task/2.log")  # fmt: skip
     payload = workload_to_dict(workload, "/srv/dags/")
 
-    local = localize(workload_from_dict(payload), payload, Path("/opt/flows"), Path("/var/tw/logs"))
+    local = localize(workload_from_dict(payload), payload, tmp_path, Path("/var/tw/logs"))
 
     assert payload["dags_fileloc"] == sent
-    assert local.fileloc == found
+    assert local.fileloc == found.format(mine=tmp_path)
     assert local.log_path == "/var/tw/logs/dag/manual__2024-01-01T00:00:00+00:00/task/2.log"
     assert local.key == workload.key and local.conf == workload.conf
 

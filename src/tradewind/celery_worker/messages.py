@@ -118,11 +118,14 @@ def localize(
 
     Machines need not mount the DAGs and logs where the scheduler does: a DAG file the
     scheduler found inside its DAGs folder is looked for at the same place inside this
-    worker's, and the log goes where this worker's log server serves it from.
+    worker's (then at the scheduler's path, if it is not there), and the log goes where
+    this worker's log server serves it from.
     """
     fileloc, relative = workload.fileloc, payload.get(DAGS_FILELOC)
     if isinstance(relative, str) and not os.path.isabs(relative) and os.pardir not in Path(relative).parts:
-        fileloc = str(dags_folder / relative)
+        mine = dags_folder / relative
+        if mine.exists():  # else the DAGs are where the scheduler has them (same paths everywhere)
+            fileloc = str(mine)
     log_path = str(log_path_for(log_folder, workload.key))
     return dataclasses.replace(workload, fileloc=fileloc, log_path=log_path)
 
