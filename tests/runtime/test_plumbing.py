@@ -15,7 +15,7 @@ from tradewind.executors.base import TaskEvent, TaskKey, log_path_for
 from tradewind.runtime.dags import DagCache, DagImportTimeout
 from tradewind.runtime.locks import instance_lock, lock_offset
 from tradewind.runtime.logs import output_to
-from tradewind.runtime.wire import FrameReader, StopCommand, encode
+from tradewind.runtime.wire import DriverUsed, FrameReader, StopCommand, decode, encode
 
 KEY = TaskKey("d", "t", "r", 1)
 
@@ -32,6 +32,19 @@ def test_frames_survive_any_chunking() -> None:
 
     assert received == messages
     assert list(reader.feed(b"")) == []
+
+
+def test_whole_frames_pass_on_undecoded_and_decode_later() -> None:
+    """What the runner does with a task process's final event: forward the frame as it came."""
+    messages = [DriverUsed(), TaskEvent(KEY, "failed", datetime.now(UTC), error="boom")]
+    data = b"".join(encode(m) for m in messages)
+    reader = FrameReader()
+
+    frames = [f for i in range(0, len(data), 5) for f in reader.frames(data[i : i + 5])]
+
+    assert frames == [encode(m) for m in messages]
+    assert [decode(f) for f in frames] == messages
+    assert frames[0] == encode(DriverUsed())  # a constant: the runner compares bytes, not objects
 
 
 def test_log_path_layout_and_unsafe_ids(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ from tradewind.runtime.wire import (
     RunCommand,
     RunnerSettings,
     StopCommand,
+    decode,
     encode,
     write_all,
 )
@@ -69,6 +70,7 @@ from tradewind.runtime.xcoms import DriverXComs, NoXComs, XComSource
 log = logging.getLogger("tradewind.runner")
 
 _READ_SIZE = 1 << 16
+_DRIVER_USED = encode(DriverUsed())  # the whole frame a task process sends (pickling is deterministic)
 _PIPE_SIZE = 1 << 20
 Handler = Callable[[], None]
 
@@ -114,6 +116,7 @@ class Runner:
         )
         self._xcoms: XComSource = DriverXComs(settings.xcom_database) if settings.xcom_database else NoXComs()
         self._has_driver = False  # the XCom driver is imported (on a task's first use of it)
+        self._direct, self._direct_checked_at = False, -1  # direct_lines_possible(), per DAG imports
         self._hostname = socket.gethostname()
         self._owner_fd = _pidfd(owner_pid)
         self._owner_pid = owner_pid
@@ -242,9 +245,10 @@ class Runner:
         # writes between forks is copied once more, in the runner, for each child alive.
         pipes = [os.pipe() for _ in ready]
         inherited = tuple(self._own_fds() + [fd for pipe in pipes for fd in pipe])
-        direct = direct_lines_possible()
+        if self._direct_checked_at != self._dags.imports:  # only a DAG file import can change it
+            self._direct_checked_at, self._direct = self._dags.imports, direct_lines_possible()
         setups = [
-            self._child_setup(workload, dag, write_fd, inherited, offset, direct)
+            self._child_setup(workload, dag, write_fd, inherited, offset, self._direct)
             for (workload, dag), (_, write_fd), offset in zip(ready, pipes, offsets, strict=True)
         ]
         gc.freeze()  # keeps the collector from touching, and so copying, the parent's pages
@@ -344,15 +348,21 @@ class Runner:
         self._relay(child, data)
 
     def _relay(self, child: _Child, data: bytes) -> None:
-        for event in child.reader.feed(data):
-            if isinstance(event, DriverUsed):
+        """Pass a task process's final event on as it came, without decoding it.
+
+        A task process sends only its final event, maybe after a :class:`DriverUsed`. It is
+        decoded only when the runner must amend it (it terminated the task, and says why):
+        a decode and an encode per task would touch (and so copy) pages for nothing.
+        """
+        for frame in child.reader.frames(data):
+            if frame == _DRIVER_USED:
                 self._load_driver()
                 continue
-            if event.is_final:
-                child.is_finished = True
-                if child.reason is not None:
-                    event = dataclasses.replace(event, error=child.reason)
-            self._emit(event)
+            child.is_finished = True
+            if child.reason is not None:
+                self._emit(dataclasses.replace(decode(frame), error=child.reason))
+            elif not self._is_orphaned:
+                self._out += frame
 
     def _load_driver(self) -> None:
         """A task read XComs through the driver: import it here, once (see :class:`DriverUsed`)."""

@@ -67,15 +67,25 @@ class FrameReader:
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> Iterator[Any]:
+        for frame in self.frames(data):
+            yield pickle.loads(memoryview(frame)[_HEADER.size :])
+
+    def frames(self, data: bytes) -> Iterator[bytes]:
+        """Whole frames (header included), not decoded: for a process that only passes them on."""
         self._buffer += data
         while len(self._buffer) >= _HEADER.size:
             (size,) = _HEADER.unpack_from(self._buffer)
             end = _HEADER.size + size
             if len(self._buffer) < end:
                 return
-            payload = bytes(self._buffer[_HEADER.size : end])
+            frame = bytes(self._buffer[:end])
             del self._buffer[:end]
-            yield pickle.loads(payload)
+            yield frame
+
+
+def decode(frame: bytes) -> Any:
+    """The message of one whole frame (see :meth:`FrameReader.frames`)."""
+    return pickle.loads(memoryview(frame)[_HEADER.size :])
 
 
 def write_all(fd: int, data: bytes) -> None:
