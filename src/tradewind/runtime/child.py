@@ -137,7 +137,8 @@ def direct_lines_possible() -> bool:
     True while logging is as :func:`prepare_parent` left it: the standard root handler only,
     and the runtime's loggers plain (:func:`~tradewind.tasklog.is_plain`). A DAG file that
     configures logging when the runner imports it turns it off, so its settings apply.
-    Checked by the runner before each batch of forks, so task processes skip the checks.
+    The runner checks at its first fork and after each DAG file import (the only time code
+    other than its own runs in it); task processes skip the checks.
     """
     root = logging.getLogger()
     if _log_handler is None or root.handlers != [_log_handler] or root.level != logging.INFO:
