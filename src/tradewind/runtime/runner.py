@@ -360,9 +360,8 @@ class Runner:
                 continue
             child.is_finished = True
             if child.reason is not None:
-                self._emit(dataclasses.replace(decode(frame), error=child.reason))
-            elif not self._is_orphaned:
-                self._out += frame
+                frame = encode(dataclasses.replace(decode(frame), error=child.reason))
+            self._emit_frame(frame)
 
     def _load_driver(self) -> None:
         """A task read XComs through the driver: import it here, once (see :class:`DriverUsed`)."""
@@ -441,8 +440,11 @@ class Runner:
     # --- events out -------------------------------------------------------------------
 
     def _emit(self, event: TaskEvent) -> None:
+        self._emit_frame(encode(event))
+
+    def _emit_frame(self, frame: bytes) -> None:
         if not self._is_orphaned:
-            self._out += encode(event)
+            self._out += frame
 
     def _flush(self, *, block: bool = False) -> None:
         """Write what we can; with ``block``, everything (the owner is reading until EOF)."""

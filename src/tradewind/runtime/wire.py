@@ -68,7 +68,7 @@ class FrameReader:
 
     def feed(self, data: bytes) -> Iterator[Any]:
         for frame in self.frames(data):
-            yield pickle.loads(memoryview(frame)[_HEADER.size :])
+            yield decode(frame)
 
     def frames(self, data: bytes) -> Iterator[bytes]:
         """Whole frames (header included), not decoded: for a process that only passes them on."""
