@@ -30,6 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import hostprobe
 from bench_scheduler import CHAIN_AND_FANOUT, spawn, tradewind, trigger  # same folder: run as a script
 
 
@@ -41,6 +42,7 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=32)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    print(hostprobe.summary(), flush=True)  # before anything starts: the host alone
 
     home = Path(tempfile.mkdtemp(prefix="tradewind-bench-celery-"))
     processes: list[subprocess.Popen[bytes]] = []

@@ -20,6 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import hostprobe  # same folder: run as a script
+
 from tradewind.executors.base import TaskKey, TaskWorkload
 from tradewind.executors.local import LocalExecutor
 
@@ -107,6 +109,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     global DB_URL
     DB_URL = args.db_url
+    print(hostprobe.summary(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "bench_dag.py").write_text(DAG_FILE)

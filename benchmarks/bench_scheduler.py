@@ -43,6 +43,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import hostprobe  # same folder: run as a script
+
 #: (a) and (b): bench_celery.py runs them too.
 CHAIN_AND_FANOUT = textwrap.dedent(
     """
@@ -156,6 +158,7 @@ class scratch_database:
 
 
 def bench(url: str | None, schedulers: int) -> None:
+    print(hostprobe.summary(), flush=True)  # before anything starts: the host alone
     home = Path(tempfile.mkdtemp(prefix="tradewind-bench-"))
     os.environ["TRADEWIND_HOME"] = str(home)  # this process and the children share the home
     (home / "dags").mkdir()

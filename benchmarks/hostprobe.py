@@ -1,0 +1,131 @@
+"""How fast this machine is at what the benchmarks lean on, measured in a second or so.
+
+    .venv/bin/python benchmarks/hostprobe.py
+
+On a shared or virtual machine these costs move a lot from one hour to the next, and the
+benchmarks' figures move with them (tasks/s roughly halves when page faults and cross-CPU
+wake-ups cost twice as much). The benchmarks print this line first, so that two runs can be
+compared for what the code changed rather than what the host did:
+
+* ``python``: a plain interpreter loop, ms per million iterations (user-space speed);
+* ``page fault``: µs to copy one page that a forked child writes (every task process takes
+  hundreds of these, for the pages of the runner it touches);
+* ``fork``: ms for a small Python process to fork a child that exits at once, and reap it;
+* ``wake-up``: µs for a round trip over two pipes between two processes on different CPUs
+  (every hop between the scheduler, the runner and a task process is one such wake-up).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import signal
+import statistics
+import time
+from collections.abc import Callable
+
+PAGE = mmap.PAGESIZE
+
+
+def python_loop_ms() -> float:
+    """Best of 5: ms per million iterations of a loop that adds integers."""
+
+    def loop() -> int:
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        return total
+
+    return _best(loop, 5) * 1000
+
+
+def page_fault_us(pages: int = 4096) -> float:
+    """µs per page for a forked child to write once to each of ``pages`` pages its parent filled."""
+    area = mmap.mmap(-1, pages * PAGE)
+    for offset in range(0, pages * PAGE, PAGE):
+        area[offset] = 1
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        started = time.perf_counter()
+        for offset in range(0, pages * PAGE, PAGE):
+            area[offset] = 2
+        os.write(write, repr(time.perf_counter() - started).encode())
+        os._exit(0)
+    os.close(write)
+    elapsed = float(os.read(read, 64))
+    os.close(read)
+    os.waitpid(pid, 0)
+    area.close()
+    return elapsed / pages * 1e6
+
+
+def fork_ms(forks: int = 100) -> float:
+    """Median ms for one fork of this process, the child's exit and the parent's wait."""
+
+    def once() -> None:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover
+            os._exit(0)
+        os.waitpid(pid, 0)
+
+    return statistics.median(_timed(once) for _ in range(forks)) * 1000
+
+
+def wakeup_us(round_trips: int = 2000) -> float | None:
+    """Median µs per pipe round trip between two processes pinned to different CPUs (None: one CPU)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    ping_r, ping_w = os.pipe()
+    pong_r, pong_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - echoes until the parent closes its end
+        os.close(ping_w)
+        signal.alarm(60)  # never outlives a parent stuck elsewhere
+        os.sched_setaffinity(0, {cpus[1]})
+        while os.read(ping_r, 1):
+            os.write(pong_w, b"x")
+        os._exit(0)
+    os.close(ping_r)
+    os.close(pong_w)
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpus[0]})
+    try:
+
+        def once() -> None:
+            os.write(ping_w, b"x")
+            os.read(pong_r, 1)
+
+        once()
+        return statistics.median(_timed(once) for _ in range(round_trips)) * 1e6
+    finally:
+        os.close(ping_w)  # the child reads end-of-file and exits
+        os.waitpid(pid, 0)
+        os.close(pong_r)
+        os.sched_setaffinity(0, previous)
+
+
+def summary() -> str:
+    """One line with every figure above."""
+    wakeup = wakeup_us()
+    return (
+        f"host: python {python_loop_ms():.0f} ms/M iterations, page fault {page_fault_us():.2f} µs, "
+        f"fork {fork_ms():.2f} ms, wake-up "
+        + ("n/a (one CPU)" if wakeup is None else f"{wakeup:.0f} µs")
+        + " (see benchmarks/hostprobe.py)"
+    )
+
+
+def _timed(function: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def _best(function: Callable[[], object], times: int) -> float:
+    return min(_timed(function) for _ in range(times))
+
+
+if __name__ == "__main__":
+    print(summary())
