@@ -5,7 +5,8 @@
 Prints tasks/s from the first submit to the last final event (the runner is started and
 warmed with one task first, as a scheduler's would be), the CPU time spent per task by
 this process, the runner and the task processes together (a steadier figure than tasks/s on
-a shared machine: ``2000 / cpu_ms`` is what two idle cores could do), and the per-task
+a shared machine: ``2000 / cpu_ms`` is what two idle cores could do), the page faults per
+task (the steadiest figure: it does not move with the host's load), and the per-task
 overhead of a 10 ms bash task run one at a time. No database: no-op tasks pull no XComs.
 """
 
@@ -58,26 +59,32 @@ def drain(executor: LocalExecutor, count: int) -> dict[TaskKey, float]:
     return done
 
 
-def throughput(folder: Path, tasks: int, parallelism: int) -> tuple[float, float]:
-    """(tasks/s, CPU ms per task); the CPU of the runner is counted once it has exited."""
+def throughput(folder: Path, tasks: int, parallelism: int) -> tuple[float, float, float]:
+    """(tasks/s, CPU ms per task, page faults per task); the runner's count once it has exited."""
     executor = LocalExecutor(parallelism=parallelism, lock_dir=folder / "locks", db_url=DB_URL)
     executor.start()
     executor.submit(workload(folder, "noop", -1))
     drain(executor, 1)  # runner started, DAG file imported
-    cpu_before = _cpu_seconds()
+    cpu_before, faults_before = _usage()
     started = time.monotonic()
     for run in range(tasks):
         executor.submit(workload(folder, "noop", run))
     drain(executor, tasks)
     rate = tasks / (time.monotonic() - started)
     executor.stop()
-    return rate, (_cpu_seconds() - cpu_before) * 1000 / tasks
+    cpu, faults = _usage()
+    return rate, (cpu - cpu_before) * 1000 / tasks, (faults - faults_before) / tasks
 
 
-def _cpu_seconds() -> float:
-    """CPU of this process and every descendant that has been waited for."""
+def _usage() -> tuple[float, int]:
+    """CPU seconds and minor page faults of this process and every descendant waited for.
+
+    Page faults are the steadier figure: a task process's cost is mostly the pages it must
+    copy from the runner, and their number does not change with how busy the host is.
+    """
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return cpu, own.ru_minflt + children.ru_minflt
 
 
 def bash_overhead(folder: Path, tasks: int) -> list[float]:
@@ -113,10 +120,10 @@ def main(argv: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "bench_dag.py").write_text(DAG_FILE)
-        rate, cpu_ms = throughput(folder, args.tasks, args.parallelism)
+        rate, cpu_ms, faults = throughput(folder, args.tasks, args.parallelism)
         print(
             f"{args.tasks} no-op tasks, parallelism {args.parallelism}: {rate:.0f} tasks/s, "
-            f"{cpu_ms:.2f} ms CPU per task (runner + task processes + this process)"
+            f"{cpu_ms:.2f} ms CPU and {faults:.0f} page faults per task (runner + task processes + this process)"
         )
         if args.bash:
             overheads = bash_overhead(folder, args.bash)
