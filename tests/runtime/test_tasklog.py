@@ -6,13 +6,14 @@ import io
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tradewind.runtime.logs import task_log_handler
-from tradewind.tasklog import info, is_plain, write_lines_directly
+from tradewind.tasklog import info, is_plain, stamp, write_lines_directly
 
 STAMP = re.compile(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000\] ")
 
@@ -128,3 +129,11 @@ def test_a_value_that_cannot_be_formatted_goes_to_logging_instead(log_file: Path
         root.handlers = handlers
     assert log_file.read_text() == ""
     assert [(r.msg, r.args) for r in recorder.records] == [("Done. Returned value was: %s", (value,))]
+
+
+@pytest.mark.parametrize("created", [0.0, 951_782_400.5, 1_709_251_199.999, 4_102_444_800.25])
+def test_stamp_is_the_handlers_utc_format(created: float) -> None:
+    msecs = int(created % 1 * 1000)
+    expected = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(created))}.{msecs:03d}+0000"
+    assert stamp(created, msecs) == expected
+    assert stamp(1_709_251_199.0, 7) == "2024-02-29T23:59:59.007+0000"

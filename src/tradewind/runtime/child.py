@@ -94,6 +94,7 @@ def _become_task_process(setup: ChildSetup) -> None:
 # signal.signal without its enum conversions, whose first use in a fresh fork costs more
 # than the system call (the pages of the enum machinery it touches are copied).
 _set_handler: Callable[[int, Any], Any] = sys.modules["_signal"].signal
+_SIG_IGN: int = sys.modules["_signal"].SIG_IGN
 
 
 def close_fds(fds: Iterable[int], keep: int = -1) -> None:
@@ -171,7 +172,7 @@ def prepare_parent() -> None:
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     # Once is enough: a second SIGTERM must not interrupt the failure handling.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _set_handler(signal.SIGTERM, _SIG_IGN)
     raise TaskTerminated(f"Task received signal {signal.Signals(signum).name}")
 
 
@@ -188,11 +189,11 @@ def _run(setup: ChildSetup) -> None:
                 hostname=setup.hostname, pid=pid, private_task=True,
             )  # fmt: skip
             # The outcome is decided: a late SIGTERM must not turn it into a crash.
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _set_handler(signal.SIGTERM, _SIG_IGN)
         finally:
             os.close(lock)  # releases the lock
     except TaskTerminated as exc:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _set_handler(signal.SIGTERM, _SIG_IGN)
         state = retry_state(workload.key.try_number, workload.max_tries)
         event = TaskEvent(workload.key, state, datetime.now(UTC), pid, setup.hostname, error=one_line(exc))
     write_end(workload, event.state, event.error, started)
