@@ -108,6 +108,23 @@ def test_parallelism_bounds_concurrent_tasks(site: Site, make_executor: MakeExec
     assert _max_overlap(site.dags / "slots.log") == 2
 
 
+def test_a_workload_submitted_twice_is_refused_while_queued_or_running(
+    site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor("local", parallelism=1)
+    started, queued = site.workload("slot_0"), site.workload("slot_1")
+    executor.submit(started)
+    executor.submit(queued)  # waits for the one slot
+
+    for again in (started, queued):
+        with pytest.raises(ValueError, match="already submitted"):
+            executor.submit(again)
+    events = collect(executor, [started.key, queued.key])
+    assert [final(events[k]).state for k in (started.key, queued.key)] == ["success", "success"]
+    executor.submit(queued)  # finished: its key is free again
+    assert final(collect(executor, [queued.key])[queued.key]).state == "success"
+
+
 def test_sequential_runs_one_at_a_time(site: Site, make_executor: MakeExecutor) -> None:
     executor = make_executor("sequential")
 

@@ -74,6 +74,7 @@ class LocalExecutor:
         self._reader = FrameReader()
         self._out = bytearray()
         self._queued: deque[TaskWorkload] = deque()
+        self._queued_keys: set[TaskKey] = set()  # a duplicate check in O(1): submits come in thousands
         self._started: dict[TaskKey, TaskWorkload] = {}
         self._pids: dict[TaskKey, int] = {}
         self._ready: list[TaskEvent] = []
@@ -101,9 +102,10 @@ class LocalExecutor:
             raise RuntimeError("The executor is stopped")
         if not self._is_started:
             self.start()
-        if workload.key in self._started or any(w.key == workload.key for w in self._queued):
+        if workload.key in self._started or workload.key in self._queued_keys:
             raise ValueError(f"{workload.key} was already submitted")
         self._queued.append(workload)
+        self._queued_keys.add(workload.key)
         self._dispatch()
 
     def events(self) -> list[TaskEvent]:
@@ -136,13 +138,14 @@ class LocalExecutor:
 
     def running(self) -> set[TaskKey]:
         self._pump()
-        return set(self._started) | {w.key for w in self._queued}
+        return set(self._started) | self._queued_keys
 
     def stop(self, *, wait: bool = True) -> None:
         if self._is_stopped:
             return
         self._is_stopped = True
         self._queued.clear()
+        self._queued_keys.clear()
         if self._process is None:
             self._close_wake_pipe()
             return
@@ -186,6 +189,7 @@ class LocalExecutor:
             self._spawn()
         while self._queued and len(self._started) < self.parallelism:
             workload = self._queued.popleft()
+            self._queued_keys.discard(workload.key)
             self._started[workload.key] = workload
             self._out += encode(RunCommand(workload))
         self._flush()
