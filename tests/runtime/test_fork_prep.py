@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from tradewind.dag import DAG, PythonOperator, build_context
+from tradewind.dag import DAG, Param, PythonOperator, build_context
 from tradewind.dag import context as context_module
 from tradewind.executors.base import TaskKey, TaskWorkload
-from tradewind.runtime.attempt import prepare_attempt
+from tradewind.runtime.attempt import prepare_attempt, prepare_attempt_state, run_attempt
 from tradewind.runtime.child import close_fds
 from tradewind.runtime.locks import acquire_instance_lock, instance_lock, lock_offset
 from tradewind.runtime.logs import make_log_folder, open_log
+from tradewind.runtime.xcoms import NoXComs
 
 WHEN = datetime(2024, 3, 1, tzinfo=UTC)
 KEY = TaskKey("d", "t", "r", 1)
@@ -159,3 +160,44 @@ def _is_open(fd: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def _seen_dag(seen: dict[str, Any], params: dict[str, Any] | None = None) -> DAG:
+    dag = DAG("d", start_date=WHEN, schedule="@daily", fileloc=__file__, params=params or {})
+
+    def record(ti: Any, ds: str, **context: Any) -> str:
+        seen.update(pid=ti.pid, start_date=ti.start_date, ds=ds, context=context)
+        return ds
+
+    PythonOperator(task_id="t", python_callable=record, dag=dag)
+    return dag
+
+
+def test_a_prepared_attempt_runs_as_one_built_in_the_task_process(tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+    dag, workload = _seen_dag(seen), _workload(str(tmp_path / "1.log"))
+    prepared = prepare_attempt_state(workload, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="h")
+    assert prepared is not None and prepared.ti.pid == 0
+    before = datetime.now(UTC)
+
+    event = run_attempt(
+        workload, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="h", pid=4242, prepared=prepared
+    )
+
+    assert (event.state, event.pid, dict(event.xcoms)) == ("success", 4242, {"return_value": b'"2024-03-01"'})
+    assert seen["pid"] == 4242 and seen["start_date"] >= before  # stamped when it ran, not when built
+    assert seen["ds"] == "2024-03-01" and seen["context"]["task_instance"] is prepared.ti
+
+
+def test_an_attempt_whose_context_fails_to_build_is_not_prepared_and_fails_itself(tmp_path: Path) -> None:
+    dag = _seen_dag({}, params={"n": Param(type="integer")})  # required, and no value given
+    workload = _workload(str(tmp_path / "1.log"))
+
+    assert prepare_attempt_state(workload, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="h") is None
+    event = run_attempt(workload, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="h", pid=1)
+    assert event.state == "failed" and event.error is not None and "n" in event.error
+    missing = TaskKey("d", "nope", "r", 1)
+    unknown = TaskWorkload(
+        missing, __file__, WHEN, WHEN, WHEN, "manual", False, None, 0, None, "default", 1, ""
+    )
+    assert prepare_attempt_state(unknown, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="h") is None

@@ -73,6 +73,38 @@ class _Outcome:
     skip: frozenset[str] = field(default_factory=frozenset)
 
 
+@dataclass(slots=True)
+class PreparedAttempt:
+    """What a task process would build first, built by the runner before it forks.
+
+    Built for a batch of forks in one go, these objects sit together on a few pages; built
+    in each task process, the code that builds them would touch (and copy) many more.
+    """
+
+    task: BaseOperator
+    ti: RuntimeTaskInstance
+    context: dict[str, Any]
+
+
+def prepare_attempt_state(
+    workload: TaskWorkload, dag: DAG, *, xcoms: XComSource, max_xcom_size: int, hostname: str
+) -> PreparedAttempt | None:
+    """The task, its ``ti`` and context for a forked attempt of ``workload``; None if building
+    them fails (the attempt then builds them itself, and fails with the error in its log)."""
+    try:
+        task = dag.get_task(workload.key.task_id)
+        ti = RuntimeTaskInstance(
+            workload, task, xcoms=xcoms, max_xcom_size=max_xcom_size, hostname=hostname, pid=0,
+            start_date=_NOT_STARTED,
+        )  # fmt: skip
+        return PreparedAttempt(task, ti, _build_context(workload, dag, task, ti))
+    except Exception:
+        return None
+
+
+_NOT_STARTED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def run_attempt(
     workload: TaskWorkload,
     dag: DAG,
@@ -82,14 +114,22 @@ def run_attempt(
     hostname: str,
     pid: int,
     private_task: bool = False,
+    prepared: PreparedAttempt | None = None,
 ) -> TaskEvent:
     """Run the attempt ``workload`` describes, with ``dag`` already imported; never raises.
 
     The task object is copied first, so rendering templates never changes the DAG held
     in a cache (the inline executor and ``dags test`` reuse it), unless ``private_task``
     says the DAG is this process's own (a forked task process: its copy dies with it).
+    ``prepared`` (a forked task process's, from :func:`prepare_attempt_state`) saves
+    building the task instance and the context here.
     """
     key = workload.key
+    if prepared is not None:
+        ti = prepared.ti
+        ti.pid, ti.start_date = pid, datetime.now(UTC)
+        outcome, built = _execute(workload, dag, prepared.task, ti, prepared.context)
+        return _finish(key, outcome, ti, prepared.task, built, pid, hostname)
     try:
         task = dag.get_task(key.task_id)
         if not private_task:
@@ -101,7 +141,19 @@ def run_attempt(
         workload, task, xcoms=xcoms, max_xcom_size=max_xcom_size, hostname=hostname, pid=pid,
         start_date=datetime.now(UTC),
     )  # fmt: skip
-    outcome, context = _execute(workload, dag, task, ti)
+    outcome, built = _execute(workload, dag, task, ti)
+    return _finish(key, outcome, ti, task, built, pid, hostname)
+
+
+def _finish(
+    key: TaskKey,
+    outcome: _Outcome,
+    ti: RuntimeTaskInstance,
+    task: BaseOperator,
+    context: dict[str, Any] | None,
+    pid: int,
+    hostname: str,
+) -> TaskEvent:
     ti.state = outcome.state
     _log_outcome(key, outcome)
     if context is not None:
@@ -141,14 +193,18 @@ _warm_dags: weakref.WeakSet[DAG] = weakref.WeakSet()
 
 
 def _execute(
-    workload: TaskWorkload, dag: DAG, task: BaseOperator, ti: RuntimeTaskInstance
+    workload: TaskWorkload,
+    dag: DAG,
+    task: BaseOperator,
+    ti: RuntimeTaskInstance,
+    context: dict[str, Any] | None = None,
 ) -> tuple[_Outcome, dict[str, Any] | None]:
     from tradewind.dag.context import pop_current_context, push_current_context
 
     key = workload.key
-    context: dict[str, Any] | None = None
     try:
-        context = _build_context(workload, dag, task, ti)
+        if context is None:
+            context = _build_context(workload, dag, task, ti)
         # get_current_context() returns it meanwhile (no context manager: this path runs in
         # every fresh task process, where each extra code path costs copied pages)
         push_current_context(context)

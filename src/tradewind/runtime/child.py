@@ -28,7 +28,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tradewind.executors.base import TaskEvent, TaskWorkload
-from tradewind.runtime.attempt import TaskTerminated, one_line, retry_state, run_attempt
+from tradewind.runtime.attempt import PreparedAttempt, TaskTerminated, one_line, retry_state, run_attempt
 from tradewind.runtime.locks import acquire_instance_lock
 from tradewind.runtime.logs import task_log_handler, write_end, write_start
 from tradewind.runtime.wire import DriverUsed, encode, write_all
@@ -60,6 +60,7 @@ class ChildSetup:
     lock_offset: int | None = None  # locks.lock_offset(workload.key), if the runner computed it
     stdin_fd: int = -1  # an fd open on /dev/null to become fd 0 (then closed), else one is opened
     direct_log_lines: bool = False  # direct_lines_possible(), as the runner found it before forking
+    prepared: PreparedAttempt | None = None  # attempt.prepare_attempt_state(), built before forking
 
 
 def run_child(setup: ChildSetup) -> NoReturn:
@@ -186,7 +187,7 @@ def _run(setup: ChildSetup) -> None:
         try:
             event = run_attempt(
                 workload, setup.dag, xcoms=setup.xcoms, max_xcom_size=setup.max_xcom_size,
-                hostname=setup.hostname, pid=pid, private_task=True,
+                hostname=setup.hostname, pid=pid, private_task=True, prepared=setup.prepared,
             )  # fmt: skip
             # The outcome is decided: a late SIGTERM must not turn it into a crash.
             _set_handler(signal.SIGTERM, _SIG_IGN)

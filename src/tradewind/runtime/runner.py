@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.executors.base import TaskEvent, TaskWorkload
-from tradewind.runtime.attempt import one_line, prepare_attempt, retry_state
+from tradewind.runtime.attempt import one_line, prepare_attempt, prepare_attempt_state, retry_state
 from tradewind.runtime.child import (
     ChildSetup,
     become_subreaper,
@@ -313,6 +313,13 @@ class Runner:
             lock_offset=offset,
             stdin_fd=self._devnull,
             direct_log_lines=direct_log_lines,
+            prepared=prepare_attempt_state(
+                workload,
+                dag,
+                xcoms=self._xcoms,
+                max_xcom_size=self._settings.max_xcom_size,
+                hostname=self._hostname,
+            ),
         )
 
     def _own_fds(self) -> list[int]:
