@@ -14,7 +14,7 @@ from tradewind.dag import DAG, Param, PythonOperator, build_context
 from tradewind.dag import context as context_module
 from tradewind.executors.base import TaskKey, TaskWorkload
 from tradewind.runtime.attempt import prepare_attempt, prepare_attempt_state, run_attempt
-from tradewind.runtime.child import close_fds
+from tradewind.runtime.child import close_fds, fd_spans
 from tradewind.runtime.locks import acquire_instance_lock, instance_lock, lock_offset
 from tradewind.runtime.logs import make_log_folder, open_log
 from tradewind.runtime.xcoms import NoXComs
@@ -201,3 +201,8 @@ def test_an_attempt_whose_context_fails_to_build_is_not_prepared_and_fails_itsel
         missing, __file__, WHEN, WHEN, WHEN, "manual", False, None, 0, None, "default", 1, ""
     )
     assert prepare_attempt_state(unknown, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="h") is None
+
+
+def test_fd_spans_cover_exactly_the_fds_but_the_kept_one() -> None:
+    assert fd_spans([12, 5, 3, 4, 9, 10], keep=10) == ((3, 6), (9, 10), (12, 13))
+    assert fd_spans([7], keep=7) == () and fd_spans([]) == ()

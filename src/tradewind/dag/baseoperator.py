@@ -141,6 +141,9 @@ def _as_timedelta(value: timedelta | float | None, name: str) -> timedelta | Non
     raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
 
 
+_EMPTY_AS_IS = frozenset({list, dict, tuple, set, str})  # empty, rendering gives back an equal value
+
+
 class BaseOperator(DependencyMixin):
     """A task definition. Subclasses implement :meth:`execute`."""
 
@@ -427,8 +430,9 @@ class BaseOperator(DependencyMixin):
         env = jinja_env or self.get_template_env
         for name in self.template_fields:
             value = getattr(self, name)
-            if value is not None:
-                setattr(self, name, render_value(value, context, env, self.template_ext))
+            if value is None or (type(value) in _EMPTY_AS_IS and not value):
+                continue  # nothing to render (op_args=[] and op_kwargs={} of most Python tasks)
+            setattr(self, name, render_value(value, context, env, self.template_ext))
 
     def prepare_to_fork(self) -> None:
         """Compute now what every attempt would compute alike; forked attempts inherit it.

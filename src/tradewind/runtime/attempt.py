@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from tradewind.dag.branching import unwrap_result
+from tradewind.dag.context import pop_current_context, push_current_context
 from tradewind.errors import FailTask, ShutdownRequested, SkipTask, TaskNotFound
 from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
 from tradewind.runtime.task_instance import RuntimeTaskInstance
@@ -199,8 +201,6 @@ def _execute(
     ti: RuntimeTaskInstance,
     context: dict[str, Any] | None = None,
 ) -> tuple[_Outcome, dict[str, Any] | None]:
-    from tradewind.dag.context import pop_current_context, push_current_context
-
     key = workload.key
     try:
         if context is None:
@@ -237,8 +237,6 @@ def _render_and_execute(task: BaseOperator, context: dict[str, Any]) -> Any:
 
 
 def _skip_ids(result: Any) -> frozenset[str]:
-    from tradewind.dag.branching import unwrap_result
-
     return unwrap_result(result)[1]
 
 

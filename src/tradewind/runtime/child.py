@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from tradewind.executors.base import TaskEvent, TaskWorkload
 from tradewind.runtime.attempt import PreparedAttempt, TaskTerminated, one_line, retry_state, run_attempt
 from tradewind.runtime.locks import acquire_instance_lock
-from tradewind.runtime.logs import task_log_handler, write_end, write_start
+from tradewind.runtime.logs import open_log, task_log_handler, write_end, write_start
 from tradewind.runtime.wire import DriverUsed, encode, write_all
 from tradewind.runtime.xcoms import DriverXComs, XComSource
 from tradewind.tasklog import is_plain, write_lines_directly
@@ -56,7 +56,7 @@ class ChildSetup:
     xcoms: XComSource
     max_xcom_size: int
     hostname: str
-    inherited_fds: tuple[int, ...]  # the runner's own fds (``event_fd`` aside): closed first thing
+    close_spans: tuple[tuple[int, int], ...]  # the runner's own fds, as fd_spans(): closed first thing
     lock_offset: int | None = None  # locks.lock_offset(workload.key), if the runner computed it
     stdin_fd: int = -1  # an fd open on /dev/null to become fd 0 (then closed), else one is opened
     direct_log_lines: bool = False  # direct_lines_possible(), as the runner found it before forking
@@ -82,10 +82,13 @@ def _become_task_process(setup: ChildSetup) -> None:
     os.setsid()
     # Below the runner and the scheduler: when tasks saturate the CPUs, the processes that
     # start and finish tasks must still get their turn, or throughput collapses.
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 (contextlib.suppress: its first use copies pages, in every task process)
         os.nice(TASK_NICENESS)
+    except OSError:
+        pass
     become_subreaper()
-    close_fds(setup.inherited_fds, keep=setup.event_fd)
+    for low, high in setup.close_spans:
+        os.closerange(low, high)
     signal.set_wakeup_fd(-1)  # the runner's; ours must not write into it
     _set_handler(signal.SIGINT, signal.default_int_handler)
     _set_handler(signal.SIGTERM, _raise_terminated)
@@ -98,23 +101,29 @@ _set_handler: Callable[[int, Any], Any] = sys.modules["_signal"].signal
 _SIG_IGN: int = sys.modules["_signal"].SIG_IGN
 
 
-def close_fds(fds: Iterable[int], keep: int = -1) -> None:
-    """Close ``fds`` but ``keep``, each run of consecutive numbers in one system call (errors ignored).
+def fd_spans(fds: Iterable[int], keep: int = -1) -> tuple[tuple[int, int], ...]:
+    """``fds`` but ``keep`` as ``os.closerange`` spans, one per run of consecutive numbers.
 
     A task process inherits two fds per running sibling from the runner: one by one, their
-    closing was a noticeable part of starting a task.
+    closing was a noticeable part of starting a task. The runner works the spans out before
+    it forks, so the task process only makes the system calls.
     """
     ordered = sorted(fd for fd in fds if fd != keep)
-    start = 0
+    spans, start = [], 0
     for i, fd in enumerate(ordered):
         if i + 1 == len(ordered) or ordered[i + 1] != fd + 1:
-            os.closerange(ordered[start], fd + 1)
+            spans.append((ordered[start], fd + 1))
             start = i + 1
+    return tuple(spans)
+
+
+def close_fds(fds: Iterable[int], keep: int = -1) -> None:
+    """Close ``fds`` but ``keep``, each run of consecutive numbers in one system call (errors ignored)."""
+    for low, high in fd_spans(fds, keep):
+        os.closerange(low, high)
 
 
 def _redirect_output(path: str, null: int, *, direct: bool) -> None:
-    from tradewind.runtime.logs import open_log
-
     fd = open_log(path)
     if null < 0:
         null = os.open(os.devnull, os.O_RDONLY)
@@ -125,7 +134,7 @@ def _redirect_output(path: str, null: int, *, direct: bool) -> None:
     os.dup2(fd, 2)
     os.close(fd)
     if direct and _log_handler is not None:
-        _log_handler.setLevel(logging.INFO)  # unlike Logger.setLevel, touches no other logger
+        _log_handler.level = logging.INFO  # what setLevel does, without its checks' pages
         write_lines_directly(2)  # the runtime's own lines skip logging's machinery (see tasklog.info)
         return
     root = logging.getLogger()
@@ -211,8 +220,10 @@ def _log_waiting() -> None:
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
+        try:  # noqa: SIM105 (as in _become_task_process)
             stream.flush()
+        except Exception:
+            pass
 
 
 _prctl = None

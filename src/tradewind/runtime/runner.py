@@ -49,6 +49,7 @@ from tradewind.runtime.child import (
     ChildSetup,
     become_subreaper,
     direct_lines_possible,
+    fd_spans,
     prepare_parent,
     run_child,
 )
@@ -309,7 +310,7 @@ class Runner:
             xcoms=self._xcoms,
             max_xcom_size=self._settings.max_xcom_size,
             hostname=self._hostname,
-            inherited_fds=inherited,
+            close_spans=fd_spans(inherited, keep=write_fd),
             lock_offset=offset,
             stdin_fd=self._devnull,
             direct_log_lines=direct_log_lines,
