@@ -123,6 +123,20 @@ def test_python_operator_positional_args_are_not_overridden_by_context() -> None
     assert run_task(dag, "py", FakeTaskInstance()) == "mine"
 
 
+def test_python_operator_op_kwargs_win_over_context_keys_of_the_same_name() -> None:
+    def named(ds: str, ts: str) -> list[str]:
+        return [ds, ts[:4]]
+
+    def anything(**context: Any) -> list[str]:
+        return [context["ds"], context["ts"][:4]]
+
+    with make_dag() as dag:
+        PythonOperator(task_id="named", python_callable=named, op_kwargs={"ds": "mine"})
+        PythonOperator(task_id="anything", python_callable=anything, op_kwargs={"ds": "mine"})
+    assert run_task(dag, "named", FakeTaskInstance()) == ["mine", "2024"]
+    assert run_task(dag, "anything", FakeTaskInstance()) == ["mine", "2024"]
+
+
 def test_python_operator_renders_op_kwargs_and_templates_dict() -> None:
     def callable_(day: str, templates_dict: dict[str, str]) -> str:
         return f"{day}/{templates_dict['next']}"

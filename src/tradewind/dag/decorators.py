@@ -81,7 +81,7 @@ class _BashDecoratedOperator(BashOperator):
         self.op_kwargs = dict(op_kwargs or {})
 
     def execute(self, context: Context) -> str | None:
-        kwargs = context_kwargs(self.python_callable, self.op_args, {**context, **self.op_kwargs})
+        kwargs = context_kwargs(self.python_callable, self.op_args, context, self.op_kwargs)
         command = self.python_callable(*self.op_args, **kwargs)
         if not isinstance(command, str) or not command.strip():
             raise TypeError("The returned value from the @task.bash callable must be a non-empty string.")

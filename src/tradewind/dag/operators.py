@@ -165,18 +165,28 @@ def bash_path() -> str:
 
 
 def context_kwargs(
-    func: Callable[..., Any], op_args: Sequence[Any], kwargs: Mapping[str, Any]
+    func: Callable[..., Any], op_args: Sequence[Any], context: Mapping[str, Any], op_kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The keyword arguments to call ``func`` with, as Airflow 2 decides them.
 
-    All of ``kwargs`` (the context merged with op_kwargs) when ``func`` takes ``**kwargs``,
-    else only the names its signature declares and ``op_args`` does not already fill.
+    The context merged with ``op_kwargs`` (which win) when ``func`` takes ``**kwargs``, else
+    only the names its signature declares and ``op_args`` does not already fill. The merge
+    is made only when it is passed on whole: in a task process, copying the context touches
+    (and so copies) the page of every value in it.
     """
     shape = parameters_of(func)
     if shape.takes_any:
-        return dict(kwargs)
-    filled = set(shape.positional[: len(op_args)])
-    return {name: kwargs[name] for name in shape.keywords if name in kwargs and name not in filled}
+        return {**context, **op_kwargs}
+    filled = shape.positional[: len(op_args)]
+    kwargs: dict[str, Any] = {}
+    for name in shape.keywords:
+        if name in op_kwargs:
+            kwargs[name] = op_kwargs[name]
+        elif name in context:
+            kwargs[name] = context[name]
+    for name in filled:
+        kwargs.pop(name, None)
+    return kwargs
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +207,11 @@ def parameters_of(func: Callable[..., Any]) -> CallableShape:
     The runner computes it before forking (see ``PythonOperator.prepare_to_fork``), so task
     processes skip ``inspect.signature``, one of the larger costs of a short task's start.
     """
-    with contextlib.suppress(TypeError):  # not weak-referenceable (a builtin): not remembered
+    try:  # not contextlib.suppress: its first use in a task process copies pages
         if (known := _shapes.get(func)) is not None:
             return known
+    except TypeError:  # not weak-referenceable (a builtin): not remembered
+        pass
     parameters = inspect.signature(func).parameters.values()
     shape = CallableShape(
         takes_any=any(p.kind == p.VAR_KEYWORD for p in parameters),
@@ -269,8 +281,7 @@ class PythonOperator(BaseOperator):
         return result
 
     def execute_callable(self, context: Context) -> Any:
-        available = {**context, **self.op_kwargs}
-        kwargs = context_kwargs(self.python_callable, self.op_args, available)
+        kwargs = context_kwargs(self.python_callable, self.op_args, context, self.op_kwargs)
         return self.python_callable(*self.op_args, **kwargs)
 
 
