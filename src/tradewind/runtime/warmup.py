@@ -1,4 +1,4 @@
-"""Run one throwaway attempt in the runner before it forks anything.
+"""Run throwaway attempts in the runner before it forks anything.
 
 Much of a first attempt's cost is one-time work: lazy imports (``_strptime`` for the
 ``ds`` macros), logging's formatter, pickling a TaskEvent. Done once
@@ -13,7 +13,7 @@ import os
 from datetime import UTC, datetime
 
 from tradewind.executors.base import TaskKey, TaskWorkload
-from tradewind.runtime.attempt import run_attempt
+from tradewind.runtime.attempt import prepare_attempt_state, run_attempt
 from tradewind.runtime.locks import instance_lock
 from tradewind.runtime.logs import task_log_handler, write_end, write_start
 from tradewind.runtime.wire import encode
@@ -21,10 +21,14 @@ from tradewind.runtime.xcoms import NoXComs
 from tradewind.tasklog import write_lines_directly
 
 _WHEN = datetime(2000, 1, 1, tzinfo=UTC)
+# CPython 3.11 rewrites a function's bytecode as it warms up and specializes it; run once,
+# the attempt path would do that in every task process, copying its code objects' pages.
+# Twenty rounds leave it specialized in the runner (measured: 612 -> 589 page faults a task).
+_ROUNDS = 20
 
 
 def warm_up(lock_dir: str) -> None:
-    """Exercise the attempt path once, with logs going nowhere (``lock_dir``: the runner's)."""
+    """Exercise the attempt path, with logs going nowhere (``lock_dir``: the runner's)."""
     from tradewind.dag import DAG, PythonOperator
 
     dag = DAG("__tradewind_warmup__", start_date=_WHEN, schedule=None, fileloc=__file__)
@@ -41,10 +45,14 @@ def warm_up(lock_dir: str) -> None:
         root.setLevel(logging.INFO)
         write_lines_directly(sink.fileno())  # as in a task process
         try:
-            write_start(workload, os.getpid(), "warmup")
-            event = run_attempt(workload, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="", pid=0)
-            write_end(workload, event.state, event.error, 0.0)
-            encode(event)
+            for _ in range(_ROUNDS):
+                write_start(workload, os.getpid(), "warmup")
+                prepared = prepare_attempt_state(workload, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="")
+                event = run_attempt(
+                    workload, dag, xcoms=NoXComs(), max_xcom_size=0, hostname="", pid=0, prepared=prepared
+                )
+                write_end(workload, event.state, event.error, 0.0)
+                encode(event)
         finally:
             write_lines_directly(-1)
             root.handlers = previous_handlers
