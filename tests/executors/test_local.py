@@ -329,7 +329,7 @@ def test_sigterm_to_the_owner_stops_the_executor_gracefully(site: Site) -> None:
         owner.wait()
 
 
-def test_events_are_small_pickles_not_json_of_everything(site: Site, make_executor: MakeExecutor) -> None:
+def test_event_xcoms_arrive_as_the_json_bytes_pushed(site: Site, make_executor: MakeExecutor) -> None:
     executor = make_executor("local")
     workload = site.workload("push")
 

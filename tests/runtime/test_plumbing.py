@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -32,6 +32,47 @@ def test_frames_survive_any_chunking() -> None:
 
     assert received == messages
     assert list(reader.feed(b"")) == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        TaskEvent(KEY, "running", datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC), 4242, "host"),
+        TaskEvent(
+            TaskKey("d", "t", "manual__2024-05-06T07:08:09+00:00", 3),
+            "up_for_retry",
+            datetime.now(UTC),
+            None,
+            "",
+            xcoms=(("return_value", b"[1,2]"), ("k", b"")),
+            skip_task_ids=("a", "b"),
+            error="ValueError: bad \u00e9 value",
+        ),
+        TaskEvent(KEY, "success", datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        TaskEvent(KEY, "success", datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=5)))),
+    ],
+)
+def test_events_travel_as_plain_values_and_come_back_equal(event: TaskEvent) -> None:
+    frame = encode(event)
+
+    assert frame[4:5] == b"E"  # not a pickle: no class lookups in the sending process
+    decoded = decode(frame)
+    assert decoded == event and decoded.at.utcoffset() == timedelta(0)
+    assert type(decoded.key) is TaskKey and type(decoded.xcoms) is tuple
+
+
+class _Reason(str):
+    """A str subclass: marshal writes exact built-in types only."""
+
+
+def test_an_event_marshal_cannot_write_is_pickled_instead() -> None:
+    odd = [
+        TaskEvent(KEY, "failed", datetime.now(UTC), error=_Reason("boom")),
+        TaskEvent(KEY, "failed", datetime(2024, 1, 1)),  # naive
+    ]
+    for event in odd:
+        frame = encode(event)
+        assert frame[4:5] == b"P" and decode(frame) == event
 
 
 def test_whole_frames_pass_on_undecoded_and_decode_later() -> None:

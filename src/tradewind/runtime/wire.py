@@ -1,24 +1,35 @@
 """Framing of the messages the executor, the runner and task processes exchange over pipes.
 
-Each message is a 4-byte big-endian length and a pickle. The pipes only ever connect
-processes of one installation started by the executor, so pickle is safe here and is the
-fastest way to move a dataclass.
+Each message is a 4-byte big-endian length, a kind byte and the message: a task event as a
+``marshal``-ed tuple of its fields, anything else as a pickle. The pipes only ever connect
+processes of one installation started by the executor, so pickle is safe here.
+
+Events are the hot path: every task process sends one and the runner one more per fork.
+Pickling a dataclass looks up each class it names through the import machinery; in a
+freshly forked process that first use copies some sixty pages from the runner, more than
+the rest of the report. ``marshal`` writes plain values with none of that.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 import pickle
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tradewind.executors.base import TaskWorkload
+from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
 from tradewind.runtime.xcoms import XComDatabase
 
 _HEADER = struct.Struct(">I")
+_EVENT, _PICKLE = b"E", b"P"
+_EVENT_BYTE = _EVENT[0]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +67,31 @@ class StopCommand:
 
 
 def encode(message: Any) -> bytes:
-    payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = _encode_event(message) if type(message) is TaskEvent else None
+    if payload is None:
+        payload = _PICKLE + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return _HEADER.pack(len(payload)) + payload
+
+
+def _encode_event(event: TaskEvent) -> bytes | None:
+    """The event as plain values; None if a field holds what ``marshal`` cannot write."""
+    key = event.key
+    try:
+        return _EVENT + marshal.dumps((
+            key.dag_id, key.task_id, key.run_id, key.try_number, event.state,
+            (event.at - _EPOCH) // _MICROSECOND, event.pid, event.hostname, event.xcoms,
+            event.skip_task_ids, event.error,
+        ))  # fmt: skip
+    except (ValueError, TypeError):  # a str subclass, a naive datetime...: pickle it
+        return None
+
+
+def _decode_event(data: memoryview) -> TaskEvent:
+    dag_id, task_id, run_id, try_number, state, at, pid, hostname, xcoms, skip, error = marshal.loads(data)
+    return TaskEvent(
+        TaskKey(dag_id, task_id, run_id, try_number), state, _EPOCH + at * _MICROSECOND, pid, hostname,
+        xcoms, skip, error,
+    )  # fmt: skip
 
 
 class FrameReader:
@@ -85,7 +119,10 @@ class FrameReader:
 
 def decode(frame: bytes) -> Any:
     """The message of one whole frame (see :meth:`FrameReader.frames`)."""
-    return pickle.loads(memoryview(frame)[_HEADER.size :])
+    body = memoryview(frame)[_HEADER.size :]
+    if body[0] == _EVENT_BYTE:
+        return _decode_event(body[1:])
+    return pickle.loads(body[1:])
 
 
 def write_all(fd: int, data: bytes) -> None:
