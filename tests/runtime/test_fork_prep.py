@@ -14,7 +14,7 @@ from tradewind.dag import DAG, Param, PythonOperator, build_context
 from tradewind.dag import context as context_module
 from tradewind.executors.base import TaskKey, TaskWorkload
 from tradewind.runtime.attempt import prepare_attempt, prepare_attempt_state, run_attempt
-from tradewind.runtime.child import close_fds, fd_spans
+from tradewind.runtime.child import fd_spans
 from tradewind.runtime.locks import acquire_instance_lock, instance_lock, lock_offset
 from tradewind.runtime.logs import make_log_folder, open_log
 from tradewind.runtime.xcoms import NoXComs
@@ -119,22 +119,28 @@ def test_log_folders_are_made_whatever_is_missing(tmp_path: Path) -> None:
     assert (tmp_path / "x" / "y" / "1.log").exists()
 
 
-def test_close_fds_closes_exactly_the_given_fds() -> None:
+def _close(fds: list[int], keep: int = -1) -> None:
+    """What a task process does with the spans the runner worked out."""
+    for low, high in fd_spans(fds, keep):
+        os.closerange(low, high)
+
+
+def test_fd_spans_close_exactly_the_given_fds() -> None:
     fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(6)]
     kept = fds[2]
     try:
-        close_fds([fd for fd in fds if fd != kept] + [fds[-1]])  # duplicates and gaps
+        _close([fd for fd in fds if fd != kept] + [fds[-1]])  # duplicates and gaps
         assert [_is_open(fd) for fd in fds] == [fd == kept for fd in fds]
-        close_fds([])
+        _close([])
     finally:
         os.close(kept)
 
 
-def test_close_fds_keeps_the_fd_it_is_told_to_keep() -> None:
+def test_fd_spans_leave_out_the_fd_to_keep() -> None:
     fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(5)]
     kept = fds[1]
     try:
-        close_fds(fds, keep=kept)  # the runner passes every fd of the batch; each child keeps its own
+        _close(fds, keep=kept)  # the runner passes every fd of the batch; each child keeps its own
         assert [_is_open(fd) for fd in fds] == [fd == kept for fd in fds]
     finally:
         os.close(kept)

@@ -117,12 +117,6 @@ def fd_spans(fds: Iterable[int], keep: int = -1) -> tuple[tuple[int, int], ...]:
     return tuple(spans)
 
 
-def close_fds(fds: Iterable[int], keep: int = -1) -> None:
-    """Close ``fds`` but ``keep``, each run of consecutive numbers in one system call (errors ignored)."""
-    for low, high in fd_spans(fds, keep):
-        os.closerange(low, high)
-
-
 def _redirect_output(path: str, null: int, *, direct: bool) -> None:
     fd = open_log(path)
     if null < 0:
