@@ -5,9 +5,10 @@ Each message is a 4-byte big-endian length, a kind byte and the message: a task 
 processes of one installation started by the executor, so pickle is safe here.
 
 Events are the hot path: every task process sends one and the runner one more per fork.
-Pickling a dataclass looks up each class it names through the import machinery; in a
-freshly forked process that first use copies some sixty pages from the runner, more than
-the rest of the report. ``marshal`` writes plain values with none of that.
+Pickling a dataclass looks up each class it names through the import machinery, which a
+task process touches for nothing else, so its first use copies pages from the runner in
+every one. ``marshal`` writes plain values with none of that (bench_executor: 21 fewer
+page faults a task).
 """
 
 from __future__ import annotations
