@@ -162,10 +162,12 @@ def bench_chain(db: Any) -> None:
 
 
 def bench_fanout(db: Any, *, target: float, groups: dict[str, list[int]]) -> None:
-    before, load = cpu_by_group(groups), os.getloadavg()[0]
+    before, load = usage_by_group(groups), os.getloadavg()[0]
     trigger(db, "bench_fanout", "r1")
     run = wait_run(db, "bench_fanout", "r1")
-    spent = {name: seconds - before.get(name, 0.0) for name, seconds in cpu_by_group(groups).items()}
+    after = usage_by_group(groups)
+    spent = {name: cpu - before.get(name, (0.0, 0))[0] for name, (cpu, _) in after.items()}
+    faults = {name: (count - before.get(name, (0.0, 0))[1]) / 1000 for name, (_, count) in after.items()}
     elapsed = (run.end_date - run.queued_at).total_seconds()
     rate = 1000 / elapsed
     print(f"(b) 1,000 no-op Python tasks (fan-out): {elapsed:.2f} s trigger to success, {rate:,.0f} tasks/s "
@@ -173,16 +175,21 @@ def bench_fanout(db: Any, *, target: float, groups: dict[str, list[int]]) -> Non
     shares = ", ".join(f"{name} {seconds:.2f}" for name, seconds in spent.items())
     print(f"    CPU ms per task: {shares}; total {sum(spent.values()):.2f} (load average {load:.2f} before; "
           "PostgreSQL not counted)")  # fmt: skip
+    counts = ", ".join(f"{name} {count:.0f}" for name, count in faults.items())
+    print(
+        f"    page faults per task (steady whatever the host's load): {counts}; total {sum(faults.values()):.0f}"
+    )
 
 
-def cpu_by_group(groups: dict[str, list[int]]) -> dict[str, float]:
-    """CPU seconds (user + system, reaped children included) of each group's processes.
+def usage_by_group(groups: dict[str, list[int]]) -> dict[str, tuple[float, int]]:
+    """CPU seconds (user + system) and minor page faults of each group's processes, reaped
+    children included.
 
     The descendants of the scheduler and workers (task runners and the tasks they fork) form
     the group "runners+tasks". Divided by 1,000 tasks, seconds become ms per task.
     """
     tick = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float]] = {}
+    stats: dict[int, tuple[int, float, int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -190,16 +197,17 @@ def cpu_by_group(groups: dict[str, list[int]]) -> dict[str, float]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
+        cpu = sum(int(f) for f in fields[11:15]) / tick
+        stats[int(entry.name)] = (int(fields[1]), cpu, int(fields[7]) + int(fields[8]))
     owner = {pid: name for name, pids in groups.items() for pid in pids}
-    totals: dict[str, float] = dict.fromkeys([*groups, "runners+tasks"], 0.0)
-    for pid, (_, seconds) in stats.items():
+    totals: dict[str, tuple[float, int]] = dict.fromkeys([*groups, "runners+tasks"], (0.0, 0))
+    for pid, (_, seconds, faults) in stats.items():
         group, parent = owner.get(pid), pid
         while group is None and parent in stats and parent > 1:
             parent = stats[parent][0]
             group = "runners+tasks" if parent in owner and owner[parent] != "redis" else None
         if group is not None:
-            totals[group] += seconds
+            totals[group] = (totals[group][0] + seconds, totals[group][1] + faults)
     return totals
 
 

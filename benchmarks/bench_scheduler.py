@@ -271,28 +271,32 @@ def bench_fanout(db: Any, dag_id: str, title: str, *, target: float, scheduler: 
     rate = 1000 / elapsed
     print(f"{title}: {elapsed:.2f} s trigger to success, {rate:,.0f} tasks/s "
           f"[target >= {target:,.0f}: {verdict(rate >= target)}]; CPU ms per task: scheduler "
-          f"{after[0] - before[0]:.2f}, workers {after[1] - before[1]:.2f}; load average "
-          f"{os.getloadavg()[0]:.2f}")  # fmt: skip
+          f"{after[0] - before[0]:.2f}, workers {after[1] - before[1]:.2f}; page faults per task: "
+          f"workers {(after[2] - before[2]) / 1000:.0f}; load average {os.getloadavg()[0]:.2f}")  # fmt: skip
 
 
-def cpu_seconds(scheduler: int) -> tuple[float, float]:
-    """CPU seconds so far of the scheduler, and of its workers (the runner and the task processes it reaped).
+def cpu_seconds(scheduler: int) -> tuple[float, float, int]:
+    """CPU seconds so far of the scheduler and of its workers (the runner and the task processes
+    it reaped), and the workers' minor page faults.
 
     Divided by 1,000 tasks and multiplied by 1,000, seconds are ms per task: a figure steadier
-    than tasks/s on a shared machine.
+    than tasks/s on a shared machine. Page faults per task are steadier still: the host's
+    load does not change them (see bench_executor.py).
     """
-    own = _cpu_times(scheduler)
-    workers = sum(sum(_cpu_times(pid, reaped=True)) for pid in _descendants(scheduler, _children_map()))
-    return sum(own), workers
+    own = _proc_stat(scheduler)
+    workers = [_proc_stat(pid, reaped=True) for pid in _descendants(scheduler, _children_map())]
+    return own[0], sum(w[0] for w in workers), sum(w[1] for w in workers)
 
 
-def _cpu_times(pid: int, *, reaped: bool = False) -> tuple[float, ...]:
+def _proc_stat(pid: int, *, reaped: bool = False) -> tuple[float, int]:
+    """CPU seconds and minor page faults of ``pid`` (with its reaped children's, if ``reaped``)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return (0.0,)
+        return 0.0, 0
     ticks = os.sysconf("SC_CLK_TCK")
-    return tuple(int(value) / ticks for value in fields[11 : 15 if reaped else 13])
+    cpu = sum(int(value) for value in fields[11 : 15 if reaped else 13]) / ticks
+    return cpu, int(fields[7]) + (int(fields[8]) if reaped else 0)
 
 
 def bench_many_runs(db: Any) -> None:
