@@ -127,35 +127,23 @@ def run_attempt(
     building the task instance and the context here.
     """
     key = workload.key
+    context: dict[str, Any] | None = None
     if prepared is not None:
-        ti = prepared.ti
+        task, ti, context = prepared.task, prepared.ti, prepared.context
         ti.pid, ti.start_date = pid, datetime.now(UTC)
-        outcome, built = _execute(workload, dag, prepared.task, ti, prepared.context)
-        return _finish(key, outcome, ti, prepared.task, built, pid, hostname)
-    try:
-        task = dag.get_task(key.task_id)
-        if not private_task:
-            task = copy.copy(task)
-    except TaskNotFound as exc:
-        log.error("%s", exc.message)
-        return _final_event(key, _Outcome("failed", exc.message), (), pid, hostname)
-    ti = RuntimeTaskInstance(
-        workload, task, xcoms=xcoms, max_xcom_size=max_xcom_size, hostname=hostname, pid=pid,
-        start_date=datetime.now(UTC),
-    )  # fmt: skip
-    outcome, built = _execute(workload, dag, task, ti)
-    return _finish(key, outcome, ti, task, built, pid, hostname)
-
-
-def _finish(
-    key: TaskKey,
-    outcome: _Outcome,
-    ti: RuntimeTaskInstance,
-    task: BaseOperator,
-    context: dict[str, Any] | None,
-    pid: int,
-    hostname: str,
-) -> TaskEvent:
+    else:
+        try:
+            task = dag.get_task(key.task_id)
+            if not private_task:
+                task = copy.copy(task)
+        except TaskNotFound as exc:
+            log.error("%s", exc.message)
+            return _final_event(key, _Outcome("failed", exc.message), (), pid, hostname)
+        ti = RuntimeTaskInstance(
+            workload, task, xcoms=xcoms, max_xcom_size=max_xcom_size, hostname=hostname, pid=pid,
+            start_date=datetime.now(UTC),
+        )  # fmt: skip
+    outcome, context = _execute(workload, dag, task, ti, context)
     ti.state = outcome.state
     _log_outcome(key, outcome)
     if context is not None:
