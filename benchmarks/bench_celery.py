@@ -42,9 +42,8 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=32)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    print(hostprobe.summary(), flush=True)  # before anything starts: the host alone
-
     home = Path(tempfile.mkdtemp(prefix="tradewind-bench-celery-"))
+    print(hostprobe.summary(home), flush=True)  # before anything starts: the host alone
     processes: list[subprocess.Popen[bytes]] = []
     redis = database = None
     try:
@@ -144,7 +143,7 @@ def wait_run(db: Any, dag_id: str, run_id: str, timeout: float = 300) -> Any:
             if run.state != "success":
                 raise SystemExit(f"{dag_id}: run failed")
             return run
-        time.sleep(0.05)
+        time.sleep(0.1)  # the figures come from stored timestamps (see bench_scheduler.wait_runs)
     raise SystemExit(f"{dag_id}: timed out")
 
 

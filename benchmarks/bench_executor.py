@@ -116,9 +116,9 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     global DB_URL
     DB_URL = args.db_url
-    print(hostprobe.summary(), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        print(hostprobe.summary(folder), flush=True)
         (folder / "bench_dag.py").write_text(DAG_FILE)
         rate, cpu_ms, faults = throughput(folder, args.tasks, args.parallelism)
         print(

@@ -12,17 +12,26 @@ compared for what the code changed rather than what the host did:
   hundreds of these, for the pages of the runner it touches);
 * ``fork``: ms for a small Python process to fork a child that exits at once, and reap it;
 * ``wake-up``: µs for a round trip over two pipes between two processes on different CPUs
-  (every hop between the scheduler, the runner and a task process is one such wake-up).
+  (every hop between the scheduler, the runner and a task process is one such wake-up);
+* ``new file``: µs to create an empty file in the benchmark's folder (every task creates a
+  log folder and a log file). On ext4 without a journal, as on the CI machine, the kernel
+  does not reuse an inode freed in the last one to six minutes, and walks past each such
+  inode, one by one, to find a free one. Right after a test run or another benchmark
+  deleted thousands of files, creating one costs ten times as much (20 → 300 µs), and
+  tasks/s drops by a quarter or more. The line says so; wait a few minutes and run again.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
+import shutil
 import signal
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 PAGE = mmap.PAGESIZE
 
@@ -106,15 +115,35 @@ def wakeup_us(round_trips: int = 2000) -> float | None:
         os.sched_setaffinity(0, previous)
 
 
-def summary() -> str:
-    """One line with every figure above."""
+def new_file_us(folder: Path, files: int = 200) -> float:
+    """Median µs to create one empty file in a new subfolder of ``folder`` (left in place:
+    deleting them would slow the next creations down, see the module docstring)."""
+    probe = Path(tempfile.mkdtemp(prefix="hostprobe-", dir=folder))
+
+    def create(i: int) -> float:
+        started = time.perf_counter()
+        os.close(os.open(probe / str(i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        return time.perf_counter() - started
+
+    return statistics.median(create(i) for i in range(files)) * 1e6
+
+
+SLOW_NEW_FILE_US = 100  # about 20 µs when no files were deleted nearby in the last minutes
+
+
+def summary(folder: Path | None = None) -> str:
+    """One line with every figure above; ``new file`` in ``folder`` (the benchmark's home)."""
     wakeup = wakeup_us()
-    return (
+    line = (
         f"host: python {python_loop_ms():.0f} ms/M iterations, page fault {page_fault_us():.2f} µs, "
-        f"fork {fork_ms():.2f} ms, wake-up "
-        + ("n/a (one CPU)" if wakeup is None else f"{wakeup:.0f} µs")
-        + " (see benchmarks/hostprobe.py)"
+        f"fork {fork_ms():.2f} ms, wake-up " + ("n/a (one CPU)" if wakeup is None else f"{wakeup:.0f} µs")
     )
+    if folder is not None:
+        created = new_file_us(folder)
+        line += f", new file {created:.0f} µs"
+        if created > SLOW_NEW_FILE_US:
+            line += " (SLOW: files were deleted on this disk in the last minutes; figures will be low)"
+    return line + " (see benchmarks/hostprobe.py)"
 
 
 def _timed(function: Callable[[], object]) -> float:
@@ -128,4 +157,8 @@ def _best(function: Callable[[], object], times: int) -> float:
 
 
 if __name__ == "__main__":
-    print(summary())
+    scratch = Path(tempfile.mkdtemp(prefix="tradewind-hostprobe-"))
+    try:
+        print(summary(scratch))
+    finally:
+        shutil.rmtree(scratch)
