@@ -8,6 +8,7 @@ this process, the runner and the task processes together (a steadier figure than
 a shared machine: ``2000 / cpu_ms`` is what two idle cores could do), the page faults per
 task (the steadiest figure: it does not move with the host's load), and the per-task
 overhead of a 10 ms bash task run one at a time. No database: no-op tasks pull no XComs.
+The task logs are left in a folder under ``$TMPDIR``, whose path it prints last.
 """
 
 from __future__ import annotations
@@ -116,21 +117,23 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     global DB_URL
     DB_URL = args.db_url
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        print(hostprobe.summary(folder), flush=True)
-        (folder / "bench_dag.py").write_text(DAG_FILE)
-        rate, cpu_ms, faults = throughput(folder, args.tasks, args.parallelism)
+    # Left behind, like the other benchmarks' homes: deleting thousands of files would slow
+    # down the next run's task starts for minutes (see hostprobe.py).
+    folder = Path(tempfile.mkdtemp(prefix="tradewind-bench-executor-"))
+    print(hostprobe.summary(folder), flush=True)
+    (folder / "bench_dag.py").write_text(DAG_FILE)
+    rate, cpu_ms, faults = throughput(folder, args.tasks, args.parallelism)
+    print(
+        f"{args.tasks} no-op tasks, parallelism {args.parallelism}: {rate:.0f} tasks/s, "
+        f"{cpu_ms:.2f} ms CPU and {faults:.0f} page faults per task (runner + task processes + this process)"
+    )
+    if args.bash:
+        overheads = bash_overhead(folder, args.bash)
         print(
-            f"{args.tasks} no-op tasks, parallelism {args.parallelism}: {rate:.0f} tasks/s, "
-            f"{cpu_ms:.2f} ms CPU and {faults:.0f} page faults per task (runner + task processes + this process)"
+            f"10 ms bash task, one at a time: overhead median {statistics.median(overheads):.1f} ms, "
+            f"p95 {sorted(overheads)[int(len(overheads) * 0.95)]:.1f} ms"
         )
-        if args.bash:
-            overheads = bash_overhead(folder, args.bash)
-            print(
-                f"10 ms bash task, one at a time: overhead median {statistics.median(overheads):.1f} ms, "
-                f"p95 {sorted(overheads)[int(len(overheads) * 0.95)]:.1f} ms"
-            )
+    print(f"logs in {folder}")
 
 
 if __name__ == "__main__":

@@ -13,12 +13,13 @@ compared for what the code changed rather than what the host did:
 * ``fork``: ms for a small Python process to fork a child that exits at once, and reap it;
 * ``wake-up``: µs for a round trip over two pipes between two processes on different CPUs
   (every hop between the scheduler, the runner and a task process is one such wake-up);
-* ``new file``: µs to create an empty file in the benchmark's folder (every task creates a
-  log folder and a log file). On ext4 without a journal, as on the CI machine, the kernel
-  does not reuse an inode freed in the last one to six minutes, and walks past each such
-  inode, one by one, to find a free one. Right after a test run or another benchmark
-  deleted thousands of files, creating one costs ten times as much (20 → 300 µs), and
-  tasks/s drops by a quarter or more. The line says so; wait a few minutes and run again.
+* ``new log``: µs to create a folder and a file in it, in the benchmark's folder, as every
+  task does for its log. On ext4 without a journal, as on the CI machine, the kernel does
+  not reuse an inode freed in the last one to six minutes, and walks past each such inode,
+  one by one, to find a free one. For a few minutes after a test run or another benchmark
+  deleted thousands of files, this costs three to ten times as much (50 → 150-500 µs), and
+  tasks/s drops by a quarter or more. The line says so: wait a few minutes and run again.
+  For the same reason the benchmarks leave their folders behind.
 """
 
 from __future__ import annotations
@@ -115,33 +116,34 @@ def wakeup_us(round_trips: int = 2000) -> float | None:
         os.sched_setaffinity(0, previous)
 
 
-def new_file_us(folder: Path, files: int = 200) -> float:
-    """Median µs to create one empty file in a new subfolder of ``folder`` (left in place:
-    deleting them would slow the next creations down, see the module docstring)."""
+def new_log_us(folder: Path, logs: int = 200) -> float:
+    """Median µs to create a folder and an empty file in it, in a new subfolder of ``folder``
+    (left in place: deleting them would slow the next creations down, see the module docstring)."""
     probe = Path(tempfile.mkdtemp(prefix="hostprobe-", dir=folder))
 
     def create(i: int) -> float:
         started = time.perf_counter()
-        os.close(os.open(probe / str(i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        os.mkdir(probe / str(i))
+        os.close(os.open(probe / str(i) / "1.log", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
         return time.perf_counter() - started
 
-    return statistics.median(create(i) for i in range(files)) * 1e6
+    return statistics.median(create(i) for i in range(logs)) * 1e6
 
 
-SLOW_NEW_FILE_US = 100  # about 20 µs when no files were deleted nearby in the last minutes
+SLOW_NEW_LOG_US = 100  # 40-60 µs when no files were deleted nearby in the last minutes
 
 
 def summary(folder: Path | None = None) -> str:
-    """One line with every figure above; ``new file`` in ``folder`` (the benchmark's home)."""
+    """One line with every figure above; ``new log`` in ``folder`` (the benchmark's home)."""
     wakeup = wakeup_us()
     line = (
         f"host: python {python_loop_ms():.0f} ms/M iterations, page fault {page_fault_us():.2f} µs, "
         f"fork {fork_ms():.2f} ms, wake-up " + ("n/a (one CPU)" if wakeup is None else f"{wakeup:.0f} µs")
     )
     if folder is not None:
-        created = new_file_us(folder)
-        line += f", new file {created:.0f} µs"
-        if created > SLOW_NEW_FILE_US:
+        created = new_log_us(folder)
+        line += f", new log {created:.0f} µs"
+        if created > SLOW_NEW_LOG_US:
             line += " (SLOW: files were deleted on this disk in the last minutes; figures will be low)"
     return line + " (see benchmarks/hostprobe.py)"
 

@@ -20,21 +20,23 @@ def test_each_figure_is_a_positive_measurement(tmp_path: Path) -> None:
     assert 0 < hostprobe.python_loop_ms() < 5000
     assert 0 < hostprobe.page_fault_us(pages=256) < 10_000
     assert 0 < hostprobe.fork_ms(forks=5) < 5000
-    assert 0 < hostprobe.new_file_us(tmp_path, files=20) < 1_000_000
+    assert 0 < hostprobe.new_log_us(tmp_path, logs=20) < 1_000_000
 
 
-def test_new_files_are_created_in_the_folder_and_left_there(tmp_path: Path) -> None:
-    hostprobe.new_file_us(tmp_path, files=7)
+def test_new_logs_are_created_in_the_folder_and_left_there(tmp_path: Path) -> None:
+    hostprobe.new_log_us(tmp_path, logs=7)
     (probe,) = tmp_path.iterdir()  # one subfolder, so the benchmark's own files are untouched
     assert probe.name.startswith("hostprobe-")
-    assert sorted(f.name for f in probe.iterdir()) == [str(i) for i in range(7)]
+    assert sorted(f.relative_to(probe).as_posix() for f in probe.rglob("*.log")) == [
+        f"{i}/1.log" for i in range(7)
+    ]
 
 
 def test_the_line_says_when_creating_files_is_slow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hostprobe, "SLOW_NEW_FILE_US", 1_000_000)
+    monkeypatch.setattr(hostprobe, "SLOW_NEW_LOG_US", 1_000_000)
     assert "SLOW" not in hostprobe.summary(tmp_path)
-    monkeypatch.setattr(hostprobe, "SLOW_NEW_FILE_US", 0)
-    assert re.search(r", new file \d+ µs \(SLOW: files were deleted", hostprobe.summary(tmp_path))
+    monkeypatch.setattr(hostprobe, "SLOW_NEW_LOG_US", 0)
+    assert re.search(r", new log \d+ µs \(SLOW: files were deleted", hostprobe.summary(tmp_path))
 
 
 @pytest.mark.timeout(30)
@@ -59,7 +61,7 @@ def test_the_script_prints_one_line_of_figures(tmp_path: Path) -> None:
     ).stdout
     assert re.fullmatch(
         r"host: python \d+ ms/M iterations, page fault [\d.]+ µs, fork [\d.]+ ms, "
-        r"wake-up (\d+ µs|n/a \(one CPU\)), new file \d+ µs( \(SLOW: [^)]*\))? "
+        r"wake-up (\d+ µs|n/a \(one CPU\)), new log \d+ µs( \(SLOW: [^)]*\))? "
         r"\(see benchmarks/hostprobe\.py\)\n",
         out,
     ), out
