@@ -65,4 +65,6 @@ def test_the_script_prints_one_line_of_figures(tmp_path: Path) -> None:
         r"\(see benchmarks/hostprobe\.py\)\n",
         out,
     ), out
-    assert list(tmp_path.iterdir()) == []  # its scratch folder is removed
+    (scratch,) = tmp_path.iterdir()  # left behind: deleting files slows creating them for minutes
+    assert scratch.name.startswith("tradewind-hostprobe-")
+    assert len(list(scratch.rglob("*.log"))) == 200
