@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -389,6 +390,47 @@ def test_custom_operator_gets_default_args_for_its_own_arguments() -> None:
     with make_dag(default_args={"name": "ada"}):
         task = Greeter(task_id="greet")
     assert task.execute({}) == "hello ada"
+
+
+def test_operators_keep_few_instance_attributes_so_their_dicts_stay_small() -> None:
+    """A runner copies the page tables of every operator it imported at each fork."""
+    with make_dag(
+        default_args={"owner": "data", "retries": 2, "retry_delay": 60, "pool": "p", "email": "a@b"}
+    ):
+        python = PythonOperator(task_id="p", python_callable=print, op_kwargs={"a": 1})
+        bash = BashOperator(task_id="b", bash_command="true", execution_timeout=5)
+    for task in (python, bash):
+        # A dict sharing its class's key table: ~0.3 KB; past 29 keys, a table of its own: ~1.6 KB.
+        assert sys.getsizeof(vars(task)) < 600, sorted(vars(task))
+    assert (python.owner, python.retries, python.retry_delay, python.pool) == (
+        "data",
+        2,
+        timedelta(seconds=60),
+        "p",
+    )
+    assert (python.queue, python.trigger_rule, python.do_xcom_push, python.templates_dict) == (
+        "default", TriggerRule.ALL_SUCCESS, True, None,
+    )  # fmt: skip
+    assert bash.execution_timeout == timedelta(seconds=5)
+
+
+def test_init_arguments_win_over_class_attributes_and_earlier_assignments_as_in_airflow() -> None:
+    class Special(BaseOperator):
+        retries = 7  # a class attribute of the same name does not change the default
+        pool = "special"
+
+        def __init__(self, **kwargs: Any) -> None:
+            self.queue = "set-before-super"  # overwritten by BaseOperator.__init__, as in Airflow
+            super().__init__(**kwargs)
+
+        def execute(self, context: Context) -> None:
+            return None
+
+    with make_dag():
+        plain = Special(task_id="plain")
+        given = Special(task_id="given", pool="special", queue="q")
+    assert (plain.retries, plain.pool, plain.queue) == (0, "default_pool", "default")
+    assert (given.retries, given.pool, given.queue) == (0, "special", "q")
 
 
 def test_definition_site_points_at_the_user_line() -> None:

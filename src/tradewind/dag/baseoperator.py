@@ -141,6 +141,7 @@ def _as_timedelta(value: timedelta | float | None, name: str) -> timedelta | Non
     raise DagDefinitionError(f"{name} must be a timedelta or a number of seconds, got {value!r}")
 
 
+_NO_DEFAULT = object()
 _EMPTY_AS_IS = frozenset({list, dict, tuple, set, str})  # empty, rendering gives back an equal value
 
 
@@ -153,6 +154,35 @@ class BaseOperator(DependencyMixin):
     ui_color: ClassVar[str] = "#fff"
     ui_fgcolor: ClassVar[str] = "#000"
     _is_empty_operator: ClassVar[bool] = False
+
+    # The defaults of __init__, read through the class until an instance is given another
+    # value (see _set_shared). CPython shares one key table among instances of up to 29
+    # attributes: past that, each operator's __dict__ grows from ~0.3 to ~1.6 KB, and a
+    # runner pays for every imported operator's pages at every fork.
+    owner: str = "airflow"
+    email: str | Iterable[str] | None = None
+    email_on_retry: bool = True
+    email_on_failure: bool = True
+    retries: int = 0
+    retry_delay: timedelta = timedelta(seconds=300)
+    retry_exponential_backoff: bool = False
+    max_retry_delay: timedelta | None = None
+    depends_on_past: bool = False
+    wait_for_downstream: bool = False
+    priority_weight: int = 1
+    weight_rule: WeightRule = WeightRule.DOWNSTREAM
+    queue: str = "default"
+    pool: str = "default_pool"
+    pool_slots: int = 1
+    trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
+    execution_timeout: timedelta | None = None
+    on_execute_callback: Callback | None = None
+    on_failure_callback: Callback | None = None
+    on_success_callback: Callback | None = None
+    on_retry_callback: Callback | None = None
+    do_xcom_push: bool = True
+    multiple_outputs: bool = False
+    doc_md: str | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -200,31 +230,32 @@ class BaseOperator(DependencyMixin):
         site: Site | None = self.__dict__.get("_definition_site")
         self._reject_unknown(kwargs, task_id, site)
         validate_id(task_id, "task_id", site)
-        self.owner = owner
-        self.email = email
-        self.email_on_retry = email_on_retry
-        self.email_on_failure = email_on_failure
+        shared = self._set_shared
+        shared("owner", owner)
+        shared("email", email)
+        shared("email_on_retry", email_on_retry)
+        shared("email_on_failure", email_on_failure)
         self._set_retry_options(retries, retry_delay, retry_exponential_backoff, max_retry_delay, site)
         # Naive dates are read in the DAG's time zone once the task joins a DAG (see DAG.add_task).
         self.start_date = start_date
         self.end_date = end_date
-        self.depends_on_past = depends_on_past
-        self.wait_for_downstream = wait_for_downstream
+        shared("depends_on_past", depends_on_past)
+        shared("wait_for_downstream", wait_for_downstream)
         self.params: dict[str, Any] = dict(params or {})
         self._set_scheduling_options(
             priority_weight, weight_rule, queue, pool, pool_slots, trigger_rule, site
         )
-        self.execution_timeout = _as_timedelta(execution_timeout, "execution_timeout")
-        self.on_execute_callback = on_execute_callback
-        self.on_failure_callback = on_failure_callback
-        self.on_success_callback = on_success_callback
-        self.on_retry_callback = on_retry_callback
+        shared("execution_timeout", _as_timedelta(execution_timeout, "execution_timeout"))
+        shared("on_execute_callback", on_execute_callback)
+        shared("on_failure_callback", on_failure_callback)
+        shared("on_success_callback", on_success_callback)
+        shared("on_retry_callback", on_retry_callback)
         self.executor_config = executor_config or {}
-        self.do_xcom_push = do_xcom_push
-        self.multiple_outputs = multiple_outputs
+        shared("do_xcom_push", do_xcom_push)
+        shared("multiple_outputs", multiple_outputs)
         self.inlets = _as_list(inlets)
         self.outlets = _as_list(outlets)
-        self.doc_md = doc_md
+        shared("doc_md", doc_md)
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self._attach(task_id, dag, task_group)
@@ -249,14 +280,15 @@ class BaseOperator(DependencyMixin):
         site: Site | None,
     ) -> None:
         try:
-            self.retries = int(retries or 0)
+            count = int(retries or 0)
         except (TypeError, ValueError):
             raise DagDefinitionError(located(site, f"retries must be an integer, got {retries!r}")) from None
-        if self.retries < 0:
-            raise DagDefinitionError(located(site, f"retries must be >= 0, got {self.retries}"))
-        self.retry_delay: timedelta = _as_timedelta(retry_delay, "retry_delay") or timedelta(0)
-        self.retry_exponential_backoff = exponential
-        self.max_retry_delay = _as_timedelta(max_retry_delay, "max_retry_delay")
+        if count < 0:
+            raise DagDefinitionError(located(site, f"retries must be >= 0, got {count}"))
+        self._set_shared("retries", count)
+        self._set_shared("retry_delay", _as_timedelta(retry_delay, "retry_delay") or timedelta(0))
+        self._set_shared("retry_exponential_backoff", exponential)
+        self._set_shared("max_retry_delay", _as_timedelta(max_retry_delay, "max_retry_delay"))
 
     def _set_scheduling_options(
         self,
@@ -269,16 +301,28 @@ class BaseOperator(DependencyMixin):
         site: Site | None,
     ) -> None:
         try:
-            self.weight_rule = parse_weight_rule(weight_rule)
-            self.trigger_rule = parse_trigger_rule(trigger_rule)
+            self._set_shared("weight_rule", parse_weight_rule(weight_rule))
+            self._set_shared("trigger_rule", parse_trigger_rule(trigger_rule))
         except DagDefinitionError as exc:
             raise DagDefinitionError(located(site, exc.message)) from None
         if not isinstance(pool_slots, int) or pool_slots < 1:
             raise DagDefinitionError(located(site, f"pool slots for a task must be >= 1, got {pool_slots!r}"))
-        self.priority_weight = int(priority_weight)
-        self.queue = queue
-        self.pool = pool or "default_pool"
-        self.pool_slots = pool_slots
+        self._set_shared("priority_weight", int(priority_weight))
+        self._set_shared("queue", queue)
+        self._set_shared("pool", pool or "default_pool")
+        self._set_shared("pool_slots", pool_slots)
+
+    def _set_shared(self, name: str, value: Any) -> None:
+        """``setattr(self, name, value)``, unless the class already gives that very value.
+
+        A value set on the instance before (by a subclass's ``__init__``) is dropped, so the
+        instance reads the same as if it had been set.
+        """
+        default = getattr(type(self), name, _NO_DEFAULT)
+        if default is value or (type(default) is type(value) and default == value):
+            self.__dict__.pop(name, None)
+        else:
+            setattr(self, name, value)
 
     def _attach(self, task_id: str, dag: DAG | None, task_group: TaskGroup | None) -> None:
         dag = dag or (task_group.dag if task_group else None) or _stack.current_dag()

@@ -55,6 +55,11 @@ class BashOperator(BaseOperator):
     template_fields_renderers = {"bash_command": "bash", "env": "json"}
     template_ext: ClassVar[Sequence[str]] = (".sh", ".bash")
     ui_color = "#f0ede4"
+    env: dict[str, str] | None = None  # class defaults: see BaseOperator._set_shared
+    append_env: bool = False
+    output_encoding: str = "utf-8"
+    skip_on_exit_code: int | Collection[int] | None = 99
+    cwd: str | None = None
 
     def __init__(
         self,
@@ -69,11 +74,11 @@ class BashOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.bash_command = bash_command
-        self.env = env
-        self.append_env = append_env
-        self.output_encoding = output_encoding
-        self.skip_on_exit_code = skip_on_exit_code
-        self.cwd = cwd
+        self._set_shared("env", env)
+        self._set_shared("append_env", append_env)
+        self._set_shared("output_encoding", output_encoding)
+        self._set_shared("skip_on_exit_code", skip_on_exit_code)
+        self._set_shared("cwd", cwd)
 
     def prepare_to_fork(self) -> None:
         bash_path()
@@ -235,6 +240,9 @@ class PythonOperator(BaseOperator):
     template_fields: ClassVar[Sequence[str]] = ("templates_dict", "op_args", "op_kwargs")
     template_fields_renderers = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
     ui_color = "#ffefeb"
+    templates_dict: dict[str, Any] | None = None  # class defaults: see BaseOperator._set_shared
+    templates_exts: list[str] | None = None
+    show_return_value_in_logs: bool = True
 
     def __init__(
         self,
@@ -254,9 +262,9 @@ class PythonOperator(BaseOperator):
         self.python_callable = python_callable
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
-        self.templates_dict = templates_dict
-        self.templates_exts = list(templates_exts) if templates_exts else None
-        self.show_return_value_in_logs = show_return_value_in_logs
+        self._set_shared("templates_dict", templates_dict)
+        self._set_shared("templates_exts", list(templates_exts) if templates_exts else None)
+        self._set_shared("show_return_value_in_logs", show_return_value_in_logs)
 
     def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
         super().render_template_fields(context, jinja_env)
