@@ -10,7 +10,9 @@ backend; never the machine's shared one), ``tradewind celery worker`` processes 
 (a) a 100-task chain of no-op Python tasks: trigger to success and the per-hop latency;
 (b) 1,000 independent no-op Python tasks: tasks per second (target >= 200 through Celery), and
     the CPU each process group spent per task meanwhile, which says more than the rate on a
-    machine shared with other work (the load average is printed with it).
+    machine shared with other work (the load average is printed with it): the scheduler, the
+    workers, Redis, the PostgreSQL server (when it runs on this machine), the task runners
+    and the task processes.
 
 ``--executor local`` runs the same DAGs with the LocalExecutor on the same database, for comparison.
 """
@@ -68,6 +70,9 @@ def main() -> None:
         groups = {"scheduler": [processes[-1].pid], "workers": [p.pid for p in processes[:-1]]}
         if redis is not None:
             groups["redis"] = [redis[0].pid]
+        postmaster = local_postmaster(args.postgres)
+        if postmaster is not None:
+            groups["postgres"] = [postmaster]
         bench_fanout(db, target=200, groups=groups)
         db.dispose()
     finally:
@@ -172,8 +177,9 @@ def bench_fanout(db: Any, *, target: float, groups: dict[str, list[int]]) -> Non
     print(f"(b) 1,000 no-op Python tasks (fan-out): {elapsed:.2f} s trigger to success, {rate:,.0f} tasks/s "
           f"[target >= {target:,.0f}: {'OK' if rate >= target else 'MISSED'}]")  # fmt: skip
     shares = ", ".join(f"{name} {seconds:.2f}" for name, seconds in spent.items())
+    counted = "the whole server" if "postgres" in spent else "not counted: not a local server"
     print(f"    CPU ms per task: {shares}; total {sum(spent.values()):.2f} (load average {load:.2f} before; "
-          "PostgreSQL not counted)")  # fmt: skip
+          f"PostgreSQL: {counted})")  # fmt: skip
     counts = ", ".join(f"{name} {count:.0f}" for name, count in faults.items())
     print(
         f"    page faults per task (steady whatever the host's load): {counts}; total {sum(faults.values()):.0f}"
@@ -182,13 +188,16 @@ def bench_fanout(db: Any, *, target: float, groups: dict[str, list[int]]) -> Non
 
 def usage_by_group(groups: dict[str, list[int]]) -> dict[str, tuple[float, int]]:
     """CPU seconds (user + system) and minor page faults of each group's processes, reaped
-    children included.
+    children included. Divided by 1,000 tasks, seconds become ms per task.
 
-    The descendants of the scheduler and workers (task runners and the tasks they fork) form
-    the group "runners+tasks". Divided by 1,000 tasks, seconds become ms per task.
+    The children of the scheduler and workers are the task runners: their own use is the
+    group "runners", and that of the task processes they forked and reaped is "tasks" (a
+    runner forking one task at a time, as under Celery, copies the pages it writes after
+    each fork, so its share tells that apart). Every descendant of another group (the
+    PostgreSQL server's backends) counts in that group.
     """
     tick = os.sysconf("SC_CLK_TCK")
-    stats: dict[int, tuple[int, float, int]] = {}
+    stats: dict[int, tuple[int, list[int]]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -196,18 +205,47 @@ def usage_by_group(groups: dict[str, list[int]]) -> dict[str, tuple[float, int]]
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        cpu = sum(int(f) for f in fields[11:15]) / tick
-        stats[int(entry.name)] = (int(fields[1]), cpu, int(fields[7]) + int(fields[8]))
+        stats[int(entry.name)] = (int(fields[1]), [int(f) for f in fields[7:15]])
     owner = {pid: name for name, pids in groups.items() for pid in pids}
-    totals: dict[str, tuple[float, int]] = dict.fromkeys([*groups, "runners+tasks"], (0.0, 0))
-    for pid, (_, seconds, faults) in stats.items():
-        group, parent = owner.get(pid), pid
-        while group is None and parent in stats and parent > 1:
-            parent = stats[parent][0]
-            group = "runners+tasks" if parent in owner and owner[parent] != "redis" else None
-        if group is not None:
-            totals[group] = (totals[group][0] + seconds, totals[group][1] + faults)
+    totals = dict.fromkeys([*groups, "runners", "tasks"], (0.0, 0))
+
+    def add(group: str, ticks: int, faults: int) -> None:
+        totals[group] = (totals[group][0] + ticks / tick, totals[group][1] + faults)
+
+    for pid, (parent, f) in stats.items():
+        # f: minflt, cminflt, majflt, cmajflt, utime, stime, cutime, cstime
+        own, reaped = (f[4] + f[5], f[0]), (f[6] + f[7], f[1])
+        if pid in owner:
+            add(owner[pid], own[0] + reaped[0], own[1] + reaped[1])
+            continue
+        depth = 1
+        while parent not in owner and parent in stats and parent > 1:
+            parent, depth = stats[parent][0], depth + 1
+        group = owner.get(parent)
+        if group in ("scheduler", "workers"):
+            add("runners" if depth == 1 else "tasks", *own)
+            add("tasks", *reaped)
+        elif group is not None:
+            add(group, own[0] + reaped[0], own[1] + reaped[1])
     return totals
+
+
+def local_postmaster(url: str) -> int | None:
+    """The pid of the PostgreSQL server behind ``url`` if it runs on this machine, else None."""
+    from sqlalchemy.engine import make_url
+
+    if make_url(url).host not in (None, "", "127.0.0.1", "localhost", "::1"):
+        return None
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or (entry / "comm").read_text().strip() != "postgres":
+                continue
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if Path(f"/proc/{parent}/comm").read_text().strip() != "postgres":
+                return int(entry.name)
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
 
 
 if __name__ == "__main__":
