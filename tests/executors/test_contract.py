@@ -232,3 +232,19 @@ def test_pid_in_running_event_is_the_task_process(kind: str, site: Site, make_ex
         assert running.pid == os.getpid()
     else:
         assert running.pid != os.getpid()
+
+
+def test_task_processes_use_threads_logging_fork_and_their_own_random_numbers(
+    kind: str, site: Site, make_executor: MakeExecutor
+) -> None:
+    """Task processes are forked without threading's and logging's at-fork hooks (see
+    runtime.forkhooks): what those hooks are for must still work, and random's still runs."""
+    executor = make_executor(kind)
+    first, second = site.workload("threads"), site.workload("threads", run_id="manual__second")
+
+    events = run_all(executor, [first, second])
+
+    results = [json.loads(dict(final(events[w.key]).xcoms)["return_value"]) for w in (first, second)]
+    assert [(r["threads"], r["grandchild"]) for r in results] == [(["helper"], 0), (["helper"], 0)]
+    assert results[0]["random"] != results[1]["random"]
+    assert "logged from MainThread" in site.log_of(first)

@@ -28,6 +28,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from tradewind.executors.base import TaskEvent, TaskWorkload
+from tradewind.runtime import forkhooks
 from tradewind.runtime.attempt import PreparedAttempt, TaskTerminated, one_line, retry_state, run_attempt
 from tradewind.runtime.locks import acquire_instance_lock
 from tradewind.runtime.logs import open_log, task_log_handler, write_end, write_start
@@ -67,6 +68,7 @@ def run_child(setup: ChildSetup) -> NoReturn:
     """Run the attempt in this (just forked) process and exit; never returns."""
     code = 0
     try:
+        forkhooks.restore()  # a fork in task code runs every at-fork hook
         _become_task_process(setup)
         _run(setup)
     except BaseException:

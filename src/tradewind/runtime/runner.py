@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from tradewind.executors.base import TaskEvent, TaskWorkload
+from tradewind.runtime import forkhooks
 from tradewind.runtime.attempt import one_line, prepare_attempt, prepare_attempt_state, retry_state
 from tradewind.runtime.child import (
     ChildSetup,
@@ -255,11 +256,12 @@ class Runner:
         gc.freeze()  # keeps the collector from touching, and so copying, the parent's pages
         _flush_stdio()
         pids = []
-        for setup in setups:
-            pid = os.fork()
-            if pid == 0:
-                run_child(setup)
-            pids.append(pid)
+        with forkhooks.skipped():
+            for setup in setups:
+                pid = os.fork()
+                if pid == 0:
+                    run_child(setup)
+                pids.append(pid)
         now = _now()
         for pid, setup, (read_fd, write_fd) in zip(pids, setups, pipes, strict=True):
             os.close(write_fd)
@@ -586,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
     commands_fd, events_fd, owner_pid = (int(a) for a in (argv if argv is not None else sys.argv[1:]))
     if os.getppid() != owner_pid:
         return 0  # the owner died while we were starting
+    forkhooks.find()  # before anything calls gc.freeze()
     prepare_parent()
     reader = FrameReader()
     settings = _read_settings(commands_fd, reader)

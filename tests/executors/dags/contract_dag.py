@@ -5,9 +5,12 @@ Tasks that leave traces write them next to this file.
 """
 
 import ctypes
+import logging
 import os
+import random
 import signal
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +95,27 @@ def _write_pid():
     time.sleep(600)
 
 
+def _threads_forks_and_random():
+    """Threads, logging and a fork of its own in a task process; its random numbers are its own."""
+    seen, release = [], threading.Event()
+
+    def helper():
+        seen.append(threading.current_thread().name)
+        release.wait(10)
+
+    worker = threading.Thread(target=helper, name="helper")
+    worker.start()
+    logging.getLogger("contract").warning("logged from %s", threading.current_thread().name)
+    pid = os.fork()  # while the helper runs: the grandchild must know itself alone
+    if pid == 0:
+        alone = threading.active_count() == 1 and threading.main_thread() is threading.current_thread()
+        os._exit(0 if alone else 1)
+    _, status = os.waitpid(pid, 0)
+    release.set()
+    worker.join(10)
+    return {"threads": seen, "grandchild": os.waitstatus_to_exitcode(status), "random": random.random()}
+
+
 def _on_success(context):
     (HERE / "callbacks.log").open("a").write(f"success {context['ti'].task_id}\n")
 
@@ -119,6 +143,7 @@ with DAG("contract", start_date=datetime(2024, 1, 1, tzinfo=UTC), schedule="@dai
     PythonOperator(task_id="pull", python_callable=_pull)
     PythonOperator(task_id="write_pid", python_callable=_write_pid)
     PythonOperator(task_id="noop", python_callable=lambda: None)
+    PythonOperator(task_id="threads", python_callable=_threads_forks_and_random)
     for i in range(6):
         PythonOperator(task_id=f"slot_{i}", python_callable=_slot)
     BashOperator(
