@@ -4,8 +4,8 @@
 (re-create its locks and walk every Thread object, in the child) and ``logging`` (hold its
 module lock across the fork, re-create every handler's lock in the child) exist for a fork
 made while another thread may hold one of those locks. A runner with a single thread holds
-none when it forks, yet the two hooks cost every task process about 120 copied pages and
-half a millisecond of CPU: a sixth of what starting a no-op task costs.
+none when it forks, yet the two hooks cost every task process about 100 copied pages, a
+sixth of the page faults of a no-op task (``benchmarks/bench_executor.py``: 579 against 472).
 
 CPython keeps the hooks in three lists of its own. :func:`find` locates them once, by
 registering a marker in each and looking for the lists that hold it. :func:`skipped` takes
