@@ -21,7 +21,9 @@ One loop, driven by a selector, no threads (so forking stays safe) and no pollin
   after ``kill_grace`` seconds.
 
 The runner and every task process are child subreapers: processes a task leaves behind are
-adopted instead of escaping to init, and are killed when their task process ends.
+adopted instead of escaping to init, and are killed when their task process ends. While the
+runner has a single thread, its forks skip threading's and logging's at-fork hooks, which a
+task process does not need (see :mod:`~tradewind.runtime.forkhooks`).
 """
 
 from __future__ import annotations
