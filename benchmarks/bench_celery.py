@@ -43,6 +43,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--parallelism", type=int, default=32)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--broker", help="broker URL (e.g. amqp://guest:guest@127.0.0.1:5672//); "
+                        "default: the private Redis, which is the result backend either way")  # fmt: skip
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="tradewind-bench-celery-"))
     print(hostprobe.summary(home), flush=True)  # before anything starts: the host alone
@@ -65,7 +67,8 @@ def main() -> None:
         processes.append(spawn(["scheduler", "--no-parse"], home / "scheduler.log"))
         time.sleep(4.0)
         print(f"Tradewind {args.executor} executor benchmark ({args.workers} workers x {args.concurrency}, "
-              f"parallelism {args.parallelism}, PostgreSQL, {os.cpu_count()} CPUs), home {home}")  # fmt: skip
+              f"parallelism {args.parallelism}, PostgreSQL, broker {(args.broker or 'redis').split(':')[0]}, "
+              f"{os.cpu_count()} CPUs), home {home}")  # fmt: skip
         bench_chain(db)
         groups = {"scheduler": [processes[-1].pid], "workers": [p.pid for p in processes[:-1]]}
         if redis is not None:
@@ -73,6 +76,9 @@ def main() -> None:
         postmaster = local_postmaster(args.postgres)
         if postmaster is not None:
             groups["postgres"] = [postmaster]
+        rabbitmq = local_rabbitmq(args.broker)
+        if rabbitmq is not None:
+            groups["rabbitmq"] = [rabbitmq]
         bench_fanout(db, target=200, groups=groups)
         db.dispose()
     finally:
@@ -88,6 +94,8 @@ def main() -> None:
             redis[0].wait(10)
         if database is not None:
             database.drop()
+        if args.broker:
+            delete_queue(args.broker)
 
 
 class TempDatabase:
@@ -126,6 +134,21 @@ def start_redis(home: Path) -> tuple[subprocess.Popen[bytes], str]:
     return process, f"redis://127.0.0.1:{port}"
 
 
+#: A queue of this run's own: a shared broker may hold another run's leftovers.
+QUEUE = f"bench-{uuid.uuid4().hex[:8]}"
+
+
+def delete_queue(broker: str) -> None:
+    """Remove this run's queue from a shared broker (best effort)."""
+    from kombu import Connection, Queue
+
+    try:
+        with Connection(broker, connect_timeout=5) as conn:
+            Queue(QUEUE, channel=conn.default_channel).delete()
+    except Exception as exc:
+        print(f"could not delete queue {QUEUE} on the broker: {exc}")
+
+
 def write_home(home: Path, args: Any, db_url: str, redis_url: str) -> None:
     os.environ["TRADEWIND_HOME"] = str(home)
     (home / "dags").mkdir()
@@ -134,8 +157,9 @@ def write_home(home: Path, args: Any, db_url: str, redis_url: str) -> None:
     (home / "tradewind.cfg").write_text(
         f"[core]\nload_examples = False\nexecutor = {executor}\nparallelism = {args.parallelism}\n"
         f"sql_alchemy_conn = {db_url}\n[scheduler]\ndag_dir_list_interval = 3600\n"
-        f"[celery]\nbroker_url = {redis_url}/0\nresult_backend = {redis_url}/1\n"
-        f"worker_concurrency = {args.concurrency}\n[logging]\nlogging_level = WARNING\n"
+        f"[celery]\nbroker_url = {args.broker or redis_url + '/0'}\nresult_backend = {redis_url}/1\n"
+        f"default_queue = {QUEUE}\nworker_concurrency = {args.concurrency}\n"
+        "[logging]\nlogging_level = WARNING\n"
     )
 
 
@@ -234,8 +258,34 @@ def local_postmaster(url: str) -> int | None:
     """The pid of the PostgreSQL server behind ``url`` if it runs on this machine, else None."""
     from sqlalchemy.engine import make_url
 
-    if make_url(url).host not in (None, "", "127.0.0.1", "localhost", "::1"):
+    return _server_process("postgres") if _is_local(make_url(url).host) else None
+
+
+def local_rabbitmq(url: str | None) -> int | None:
+    """The pid of the RabbitMQ server behind an ``amqp://`` broker URL on this machine, else None."""
+    from urllib.parse import urlsplit
+
+    if not url or not url.startswith(("amqp://", "pyamqp://")) or not _is_local(urlsplit(url).hostname):
         return None
+    return _server_process("beam.smp")
+
+
+def _is_local(host: str | None) -> bool:
+    return host in (None, "", "127.0.0.1", "localhost", "::1")
+
+
+def _server_process(comm: str) -> int | None:
+    """The oldest process named ``comm`` whose parent is not: a server's main process."""
+    for entry in sorted((e for e in Path("/proc").iterdir() if e.name.isdigit()), key=lambda e: int(e.name)):
+        try:
+            if (entry / "comm").read_text().strip() != comm:
+                continue
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if Path(f"/proc/{parent}/comm").read_text().strip() != comm:
+                return int(entry.name)
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
     for entry in Path("/proc").iterdir():
         try:
             if not entry.name.isdigit() or (entry / "comm").read_text().strip() != "postgres":
