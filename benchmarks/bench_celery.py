@@ -286,16 +286,6 @@ def _server_process(comm: str) -> int | None:
         except (OSError, ValueError, IndexError):
             continue
     return None
-    for entry in Path("/proc").iterdir():
-        try:
-            if not entry.name.isdigit() or (entry / "comm").read_text().strip() != "postgres":
-                continue
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if Path(f"/proc/{parent}/comm").read_text().strip() != "postgres":
-                return int(entry.name)
-        except (OSError, ValueError, IndexError):
-            continue
-    return None
 
 
 if __name__ == "__main__":
