@@ -6,8 +6,9 @@ Prints tasks/s from the first submit to the last final event (the runner is star
 warmed with one task first, as a scheduler's would be), the CPU time spent per task by
 this process, the runner and the task processes together (a steadier figure than tasks/s on
 a shared machine: ``2000 / cpu_ms`` is what two idle cores could do), the page faults per
-task (the steadiest figure: it does not move with the host's load), and the per-task
-overhead of a 10 ms bash task run one at a time. No database: no-op tasks pull no XComs.
+task (the steadiest figure: it does not move with the host's load), the runner's anonymous
+memory (steady too: every page of it is a page table entry each fork copies and each task
+process's exit tears down), and the per-task overhead of a 10 ms bash task run one at a time. No database: no-op tasks pull no XComs.
 The task logs are left in a folder under ``$TMPDIR``, whose path it prints last.
 """
 
@@ -60,8 +61,11 @@ def drain(executor: LocalExecutor, count: int) -> dict[TaskKey, float]:
     return done
 
 
-def throughput(folder: Path, tasks: int, parallelism: int) -> tuple[float, float, float]:
-    """(tasks/s, CPU ms per task, page faults per task); the runner's count once it has exited."""
+def throughput(folder: Path, tasks: int, parallelism: int) -> tuple[float, float, float, int]:
+    """(tasks/s, CPU ms per task, page faults per task, the runner's anonymous KiB after the run).
+
+    Faults and CPU include the runner's own, counted once it has exited.
+    """
     executor = LocalExecutor(parallelism=parallelism, lock_dir=folder / "locks", db_url=DB_URL)
     executor.start()
     executor.submit(workload(folder, "noop", -1))
@@ -72,9 +76,19 @@ def throughput(folder: Path, tasks: int, parallelism: int) -> tuple[float, float
         executor.submit(workload(folder, "noop", run))
     drain(executor, tasks)
     rate = tasks / (time.monotonic() - started)
+    memory = anonymous_kib(executor.runner_pid)
     executor.stop()
     cpu, faults = _usage()
-    return rate, (cpu - cpu_before) * 1000 / tasks, (faults - faults_before) / tasks
+    return rate, (cpu - cpu_before) * 1000 / tasks, (faults - faults_before) / tasks, memory
+
+
+def anonymous_kib(pid: int | None) -> int:
+    """A process's resident anonymous memory (its heap, Python objects...), from /proc; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            return next(int(line.split()[1]) for line in rollup if line.startswith("Anonymous:"))
+    except (OSError, StopIteration, ValueError):
+        return 0
 
 
 def _usage() -> tuple[float, int]:
@@ -122,10 +136,11 @@ def main(argv: list[str]) -> None:
     folder = Path(tempfile.mkdtemp(prefix="tradewind-bench-executor-"))
     print(hostprobe.summary(folder), flush=True)
     (folder / "bench_dag.py").write_text(DAG_FILE)
-    rate, cpu_ms, faults = throughput(folder, args.tasks, args.parallelism)
+    rate, cpu_ms, faults, memory = throughput(folder, args.tasks, args.parallelism)
     print(
         f"{args.tasks} no-op tasks, parallelism {args.parallelism}: {rate:.0f} tasks/s, "
-        f"{cpu_ms:.2f} ms CPU and {faults:.0f} page faults per task (runner + task processes + this process)"
+        f"{cpu_ms:.2f} ms CPU and {faults:.0f} page faults per task (runner + task processes + this process); "
+        f"runner anonymous memory {memory / 1024:.1f} MiB"
     )
     if args.bash:
         overheads = bash_overhead(folder, args.bash)

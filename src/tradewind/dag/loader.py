@@ -5,7 +5,8 @@ crash the interpreter or change global state. The loader therefore:
 
 * finds the files (:func:`find_dag_files`): ``.py`` files that mention "dag", minus those
   matched by the regexes of ``.tradewindignore`` / ``.airflowignore`` files;
-* imports each one under a unique module name with a time limit (:func:`parse_file`),
+* imports each one under a unique module name with a time limit (:func:`parse_file`, with
+  :mod:`tradewind.dag.importing`, the part the task runner uses too),
   validates every DAG it defines and keeps only plain data: a :class:`ParsedFile` with the
   serialized DAGs, or the error as a traceback naming the file and line;
 * does so in worker processes forked from the caller (:func:`parse_files`). Each worker
@@ -37,12 +38,19 @@ from collections import deque
 from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from tradewind.dag import _stack
 from tradewind.dag._sites import located
 from tradewind.dag.dag import DAG
+from tradewind.dag.importing import (
+    airflow_compat,
+    collect_dags,
+    import_dag_module,
+    load_dags_in_process,
+    module_name_for,
+    recording_entered_dags,
+)
 from tradewind.dag.serialize import serialize_dag
 from tradewind.errors import DagDefinitionError
 
@@ -66,8 +74,6 @@ __all__ = [
 DEFAULT_IGNORE_FILE = ".tradewindignore"
 _AIRFLOW_IGNORE_FILE = ".airflowignore"
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
-_SHIM_DIR = _PACKAGE_DIR / "_airflow_shim"
-_MODULE_PREFIX = "unusual_prefix_"
 _KILL_GRACE = 5.0
 
 
@@ -192,12 +198,6 @@ class _ParseTimeout(BaseException):
     """Raised by SIGALRM inside the import; a BaseException so ``except Exception`` can't eat it."""
 
 
-def module_name_for(path: Path) -> str:
-    """A module name unique to ``path``, so two ``etl.py`` in different folders never clash."""
-    digest = hashlib.sha1(str(path).encode(), usedforsecurity=False).hexdigest()
-    return f"{_MODULE_PREFIX}{digest}_{path.stem}"
-
-
 def parse_file(path: Path, *, timeout: float = 30.0, dags_folder: Path | None = None) -> ParsedFile:
     """Import ``path`` in this process and return its serialized DAGs, or its error.
 
@@ -213,63 +213,11 @@ def parse_file(path: Path, *, timeout: float = 30.0, dags_folder: Path | None = 
         return ParsedFile(str(path), 0.0, "", "", (), f"{type(exc).__name__}: {exc}")
     base = ParsedFile(str(path), mtime, hashlib.sha256(data).hexdigest(), _decode(data))
     try:
-        with _time_limit(timeout), _recording_entered_dags() as entered:
-            module = _import_dag_module(path, data, dags_folder, keep=False)
-            return _serialize_dags(base, _collect_dags(module, entered))
+        with _time_limit(timeout), recording_entered_dags() as entered:
+            module = import_dag_module(path, data, dags_folder, keep=False)
+            return _serialize_dags(base, collect_dags(module, entered))
     except (Exception, SystemExit, _ParseTimeout) as exc:
         return replace(base, error=_describe_failure(exc, path, timeout))
-
-
-def load_dags_in_process(path: Path, *, dags_folder: Path | None = None) -> list[DAG]:
-    """Import ``path`` in this process and return its live, validated DAG objects.
-
-    For the task runtime, which forks task processes from a warm parent: unlike
-    :func:`parse_file`, the module stays in ``sys.modules`` and its folders stay on
-    ``sys.path``, so task callables can import lazily. Whatever the file raises
-    propagates, as does :class:`~tradewind.errors.DagDefinitionError` for an invalid DAG.
-    """
-    path = Path(os.path.abspath(path))
-    with _recording_entered_dags() as entered:
-        module = _import_dag_module(path, path.read_bytes(), dags_folder, keep=True)
-    dags = _collect_dags(module, entered)
-    for found in dags:
-        found.fileloc = str(path)
-        found.validate()
-    return dags
-
-
-def _collect_dags(module: ModuleType, entered: Iterable[DAG] = ()) -> list[DAG]:
-    """The DAGs a DAG file defined: its global DAG objects, then the ``entered`` ones.
-
-    ``entered`` are the DAGs used as ``with`` blocks while the file ran (Airflow's
-    ``auto_register``), which is how a ``@dag`` function called at module level without
-    keeping its result still counts.
-    """
-    found = {id(v): v for v in vars(module).values() if isinstance(v, DAG)}
-    for extra in entered:
-        found.setdefault(id(extra), extra)
-    return list(found.values())
-
-
-@contextlib.contextmanager
-def _recording_entered_dags() -> Iterator[list[DAG]]:
-    """Collect every DAG entered as a ``with`` block inside the block (see :func:`_collect_dags`).
-
-    Wraps ``_stack.push_dag``, the one place every ``with DAG(...)`` passes through, for the
-    duration of one import only.
-    """
-    entered: list[DAG] = []
-    original = _stack.push_dag
-
-    def _push_and_record(dag: DAG) -> None:
-        entered.append(dag)
-        original(dag)
-
-    _stack.push_dag = _push_and_record
-    try:
-        yield entered
-    finally:
-        _stack.push_dag = original
 
 
 def _decode(data: bytes) -> str:
@@ -277,33 +225,6 @@ def _decode(data: bytes) -> str:
         return importlib.util.decode_source(data)
     except (SyntaxError, UnicodeDecodeError):
         return data.decode("utf-8", errors="replace")
-
-
-def _import_dag_module(path: Path, data: bytes, dags_folder: Path | None, *, keep: bool) -> ModuleType:
-    """Run the file's code as a fresh module named by :func:`module_name_for`.
-
-    The code is compiled from the bytes already read (so the digest describes what ran,
-    and no ``.pyc`` lands in the user's folder) without inheriting this module's
-    ``__future__`` flags. Unless ``keep``, the module and any ``sys.path`` change are undone.
-    """
-    name = module_name_for(path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    code = compile(data, str(path), "exec", dont_inherit=True)
-    saved_path = list(sys.path)
-    sys.modules[name] = module
-    try:
-        folders = [str(path.parent)] + ([str(Path(os.path.abspath(dags_folder)))] if dags_folder else [])
-        sys.path[:0] = [f for f in dict.fromkeys(folders) if f not in sys.path]
-        with airflow_compat():
-            exec(code, module.__dict__)
-    finally:
-        if not keep:
-            sys.modules.pop(name, None)
-            sys.path[:] = saved_path
-    return module
 
 
 def _serialize_dags(base: ParsedFile, dags: list[DAG]) -> ParsedFile:
@@ -368,41 +289,6 @@ def _time_limit(seconds: float) -> Iterator[None]:
             # Someone else (pytest-timeout, a supervisor) had an alarm pending: give it back.
             remaining = max(previous_delay - (time.monotonic() - started), 0.001)
             signal.setitimer(signal.ITIMER_REAL, remaining, previous_interval)
-
-
-# -- the Airflow shim ---------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def airflow_compat() -> Iterator[None]:
-    """Let ``import airflow...`` resolve to Tradewind's stand-in package inside the block.
-
-    The shim folder is put first on ``sys.path`` only if no real ``airflow`` is importable,
-    and taken off again on exit. Shim modules imported meanwhile stay in ``sys.modules``,
-    so task code that imports ``airflow`` lazily at run time still finds them.
-    """
-    if _is_real_airflow_importable():
-        yield
-        return
-    shim = str(_SHIM_DIR)
-    sys.path.insert(0, shim)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(shim)
-
-
-def _is_real_airflow_importable() -> bool:
-    loaded = sys.modules.get("airflow")
-    if loaded is not None:
-        return not _is_shim_module(loaded)
-    return importlib.util.find_spec("airflow") is not None
-
-
-def _is_shim_module(module: ModuleType) -> bool:
-    origin = getattr(module, "__file__", None) or ""
-    return origin.startswith(str(_SHIM_DIR) + os.sep)
 
 
 # -- parsing many files in worker processes ------------------------------------------------

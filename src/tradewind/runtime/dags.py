@@ -59,7 +59,7 @@ class DagCache:
         return found
 
     def _import(self, fileloc: str) -> dict[str, DAG]:
-        from tradewind.dag.loader import load_dags_in_process
+        from tradewind.dag.importing import load_dags_in_process
 
         self._files.pop(fileloc, None)  # a failed import must not leave the old DAGs behind
         self.imports += 1

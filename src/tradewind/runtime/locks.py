@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tradewind.executors.base import TaskKey
+from tradewind.hashing import sha1
 
 LOCK_FILE = "instances.lock"
 
@@ -28,7 +28,7 @@ LOCK_FILE = "instances.lock"
 def lock_offset(key: TaskKey) -> int:
     """The byte of the lock file that stands for ``key``'s task instance (any try)."""
     name = "\0".join((key.dag_id, key.run_id, key.task_id)).encode()
-    return int(hashlib.sha1(name, usedforsecurity=False).hexdigest()[:15], 16)
+    return int(sha1(name, usedforsecurity=False).hexdigest()[:15], 16)
 
 
 @contextlib.contextmanager

@@ -35,7 +35,6 @@ import logging
 import os
 import selectors
 import signal
-import socket
 import sys
 import time
 import traceback
@@ -121,7 +120,7 @@ class Runner:
         self._xcoms: XComSource = DriverXComs(settings.xcom_database) if settings.xcom_database else NoXComs()
         self._has_driver = False  # the XCom driver is imported (on a task's first use of it)
         self._direct, self._direct_checked_at = False, -1  # direct_lines_possible(), per DAG imports
-        self._hostname = socket.gethostname()
+        self._hostname = os.uname().nodename  # socket.gethostname(), without importing socket
         self._owner_fd = _pidfd(owner_pid)
         self._owner_pid = owner_pid
         self._is_stopping = False
@@ -567,7 +566,7 @@ def _now() -> datetime:
 def preload(settings: RunnerSettings) -> None:
     """Import what task processes need, once, so no child pays for it."""
     import tradewind.dag
-    import tradewind.dag.loader  # noqa: F401
+    import tradewind.dag.importing  # noqa: F401 (not the loader: see its docstring)
     from tradewind.runtime.warmup import warm_up
 
     warm_up(settings.lock_dir)  # not the XCom driver: see DriverUsed

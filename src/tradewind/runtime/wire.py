@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import pickle
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,11 @@ from typing import Any
 
 from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
 from tradewind.runtime.xcoms import XComDatabase
+
+try:  # the C pickler alone: the pickle module's pure-Python one would only add to the runner
+    from _pickle import dumps, loads
+except ImportError:  # pragma: no cover - interpreters without CPython's accelerator
+    from pickle import dumps, loads
 
 _HEADER = struct.Struct(">I")
 _EVENT, _PICKLE = b"E", b"P"
@@ -70,7 +74,7 @@ class StopCommand:
 def encode(message: Any) -> bytes:
     payload = _encode_event(message) if type(message) is TaskEvent else None
     if payload is None:
-        payload = _PICKLE + pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = _PICKLE + dumps(message, protocol=-1)  # the highest
     return _HEADER.pack(len(payload)) + payload
 
 
@@ -123,7 +127,7 @@ def decode(frame: bytes) -> Any:
     body = memoryview(frame)[_HEADER.size :]
     if body[0] == _EVENT_BYTE:
         return _decode_event(body[1:])
-    return pickle.loads(body[1:])
+    return loads(body[1:])
 
 
 def write_all(fd: int, data: bytes) -> None:
