@@ -41,6 +41,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from tradewind.dag import importing
 from tradewind.dag._sites import located
 from tradewind.dag.dag import DAG
 from tradewind.dag.importing import (
@@ -264,7 +265,10 @@ def _describe_failure(exc: BaseException, path: Path, timeout: float) -> str:
 
 
 def _is_shown(filename: str) -> bool:
-    return filename != __file__ and not filename.startswith("<frozen")
+    return filename not in _OWN_FILES and not filename.startswith("<frozen")
+
+
+_OWN_FILES = (__file__, importing.__file__)  # the import machinery's frames, not the user's
 
 
 @contextlib.contextmanager
