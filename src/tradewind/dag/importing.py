@@ -21,7 +21,6 @@ from tradewind.dag.dag import DAG
 from tradewind.hashing import sha1
 
 __all__ = [
-    "SHIM_DIR",
     "airflow_compat",
     "collect_dags",
     "import_dag_module",
@@ -30,7 +29,7 @@ __all__ = [
     "recording_entered_dags",
 ]
 
-SHIM_DIR = Path(__file__).resolve().parent.parent / "_airflow_shim"
+_SHIM_DIR = Path(__file__).resolve().parent.parent / "_airflow_shim"
 _MODULE_PREFIX = "unusual_prefix_"
 
 
@@ -119,7 +118,7 @@ def import_dag_module(path: Path, data: bytes, dags_folder: Path | None, *, keep
     return module
 
 
-# -- the Airflow shim--------------------------------------------------------------------
+# -- the Airflow shim -------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -133,7 +132,7 @@ def airflow_compat() -> Iterator[None]:
     if _is_real_airflow_importable():
         yield
         return
-    shim = str(SHIM_DIR)
+    shim = str(_SHIM_DIR)
     sys.path.insert(0, shim)
     try:
         yield
@@ -151,4 +150,4 @@ def _is_real_airflow_importable() -> bool:
 
 def _is_shim_module(module: ModuleType) -> bool:
     origin = getattr(module, "__file__", None) or ""
-    return origin.startswith(str(SHIM_DIR) + os.sep)
+    return origin.startswith(str(_SHIM_DIR) + os.sep)
