@@ -63,7 +63,31 @@ def test_routing_errors_are_json(client: AppClient, method: str, url: str, statu
 
 
 def test_405_lists_allowed_methods(client: AppClient) -> None:
-    assert client.delete("/api/experimental/test").headers["allow"] == "GET"
+    assert client.delete("/api/experimental/test").headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "allow"),
+    [
+        ("PATCH", "/api/experimental/pools", "GET, HEAD, POST"),
+        ("PUT", "/api/experimental/pools/etl", "DELETE, GET, HEAD"),
+        ("PUT", "/api/experimental/dags/example/dag_runs", "GET, HEAD, POST"),
+        ("POST", "/api/experimental/dags/example/paused", "GET, HEAD, PUT"),
+    ],
+)
+def test_405_lists_the_methods_of_every_route_at_the_path(
+    client: AppClient, method: str, url: str, allow: str
+) -> None:
+    """One path served by several routes (one per method): ``Allow`` names them all."""
+    response = client.request(method, url)
+    assert (response.status_code, response.headers["allow"]) == (405, allow)
+
+
+def test_head_is_answered_like_get(client: AppClient) -> None:
+    head, get = client.request("HEAD", "/api/experimental/test"), client.get("/api/experimental/test")
+    assert head.status_code == get.status_code == 200
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert client.request("HEAD", "/api/experimental/pools/nope").status_code == 404
 
 
 def test_body_too_large_by_content_length(app_config: Config, db: Database) -> None:
@@ -151,7 +175,8 @@ def _replace_db(client: AppClient, db: Database) -> Any:
 def test_openapi_and_docs(client: AppClient) -> None:
     schema = client.get("/openapi.json").json()
     paths = set(schema["paths"])
-    assert {API_PREFIX + route.path for route in API_ROUTES} <= paths
+    # OpenAPI names a parameter without its converter: /pools/{name:path} is /pools/{name}.
+    assert {API_PREFIX + route.path.replace(":path}", "}") for route in API_ROUTES} <= paths
     assert "/health" in paths
     trigger = schema["paths"]["/api/experimental/dags/{dag_id}/dag_runs"]["post"]
     assert "conf" in trigger["requestBody"]["content"]["application/json"]["schema"]["properties"]

@@ -81,6 +81,8 @@ def test_live_server_serves_the_api_and_stops_on_sigterm(
         assert run["conf"] == {"key": "value"}
         assert client.get(run["dag_run_url"]).status_code == 200
         assert client.get("/nope").json() == {"error": "Not found", "type": "NotFound"}
+        head = client.head("/api/experimental/test")  # headers only, as a real server sends them
+        assert (head.status_code, head.content, head.headers["content-length"]) == (200, b"", "15")
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0

@@ -89,6 +89,8 @@ def test_writes_are_equal_but_for_ids_and_times(db: Database, tmp_path: Path) ->
         two = remote.create_or_update_pool("two", 2, "x")
         assert (one.slots, one.description) == (two.slots, two.description)
         assert local.delete_pool("two") == two and remote.delete_pool("one") == one
+        slashed = local.create_or_update_pool("team/etl", 1, "")  # the API takes it as %2F
+        assert remote.get_pool("team/etl") == slashed == remote.delete_pool("team/etl")
         first = local.trigger_dag("example", run_id="a", execution_date=WHEN, conf={"k": 1})
         second = remote.trigger_dag("example", run_id="b", execution_date=WHEN + timedelta(1), conf={"k": 1})
         assert (first.state, first.external_trigger) == (second.state, second.external_trigger)

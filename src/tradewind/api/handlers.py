@@ -8,6 +8,7 @@ outside the app (body too large, unexpected exceptions).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 from fastapi import FastAPI
@@ -54,7 +55,22 @@ def _describe(exc: RequestValidationError) -> str:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message, type_name = _ROUTING_ERRORS.get(exc.status_code, (str(exc.detail), "HTTPError"))
-    return json_error(exc.status_code, message, type_name, exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+    return json_error(exc.status_code, message, type_name, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (``install_routes`` records them): one path
+    may be served by several routes, and Starlette's own ``Allow`` names only the first one's."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] = getattr(request.app.state, "route_methods", [])
+    methods = {
+        m for pattern, route_methods in table if pattern.match(request.url.path) for m in route_methods
+    }
+    if "GET" in methods:
+        methods.add("HEAD")  # answered as GET, headers only (see .middleware)
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -2,6 +2,7 @@
 
 Per HTTP request it:
 - refuses a NUL in the path (400; no database can store or look one up);
+- answers HEAD as GET (the server then sends the headers only), as Airflow's Flask did;
 - refuses a body larger than ``max_body_size``: by Content-Length before reading, and by
   counting streamed bytes while the app reads (413);
 - adds the auth backend's response headers (``scope["state"]["response_headers"]``);
@@ -40,6 +41,9 @@ class GuardMiddleware:
             await error_response(refusal)(scope, receive, send)
             return
         exchange = _Exchange(scope, send, self.max_body_size, receive)
+        if scope["method"] == "HEAD":
+            scope.setdefault("state", {})  # shared with the copy: the exchange reads what the app puts there
+            scope = {**scope, "method": "GET"}
         try:
             await self.app(scope, exchange.receive, exchange.send)
         except Exception:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.routing import compile_path
 
 from tradewind.api import endpoints as ep
 from tradewind.api import pages
@@ -82,8 +83,9 @@ API_ROUTES: list[ApiRoute] = [
     ApiRoute("/latest_runs", ep.latest_runs, summary="The newest run of every DAG"),
     ApiRoute("/pools", ep.list_pools, summary="List pools"),
     ApiRoute("/pools", ep.create_pool, ("POST",), OP, "Create or update a pool", _POOL_BODY),
-    ApiRoute("/pools/{name}", ep.get_pool, summary="A pool"),
-    ApiRoute("/pools/{name}", ep.delete_pool, ("DELETE",), OP, "Delete a pool"),
+    # ``:path``: a pool name may hold a slash (sent as %2F), and every pool must be reachable.
+    ApiRoute("/pools/{name:path}", ep.get_pool, summary="A pool"),
+    ApiRoute("/pools/{name:path}", ep.delete_pool, ("DELETE",), OP, "Delete a pool"),
     ApiRoute("/dags/{dag_id}", ep.delete_dag, ("DELETE",), OP, "Delete a DAG's records"),
     # The path Airflow 2's own json_client.delete_dag calls.
     ApiRoute("/dags/{dag_id}/delete_dag", ep.delete_dag, ("DELETE",), OP, "Delete a DAG's records (alias)"),
@@ -121,3 +123,9 @@ def install_routes(app: FastAPI) -> None:
         _add(app, route, authorize=True)
     for route in PUBLIC_ROUTES:
         _add(app, route, authorize=False)
+    # For the 405 handler's ``Allow`` header (see ``handlers.allowed_methods``).
+    app.state.route_methods = [
+        (compile_path(path)[0], frozenset(route.methods))
+        for path, route in [(API_PREFIX + r.path, r) for r in API_ROUTES]
+        + [(r.path, r) for r in PAGE_ROUTES + PUBLIC_ROUTES]
+    ]
