@@ -48,12 +48,25 @@ def test_file_then_environment_override(tmp_path: Path) -> None:
         ({"TRADEWIND__SCHEDULER__TASK_QUEUED_TIMEOUT": "soon"}, "[scheduler] task_queued_timeout"),
         ({"TRADEWIND__SCHEDULER__TASK_QUEUED_TIMEOUT": "0"}, "[scheduler] task_queued_timeout"),
         ({"TRADEWIND__SCHEDULER__TASK_QUEUED_TIMEOUT": "nan"}, "[scheduler] task_queued_timeout"),
+        ({"TRADEWIND__API__MAX_BODY_SIZE": "-5"}, "[api] max_body_size: must be at least 0, got -5"),
+        ({"TRADEWIND__API__FAILED_LOGIN_LIMIT": "-3"}, "[api] failed_login_limit"),
+        ({"TRADEWIND__API__FAILED_LOGIN_WINDOW": "-3"}, "[api] failed_login_window: must be positive"),
+        ({"TRADEWIND__CLI__TIMEOUT": "0"}, "[cli] timeout"),
+        ({"TRADEWIND__SCHEDULER__HEARTBEAT_SEC": "-1"}, "[scheduler] heartbeat_sec"),
+        ({"TRADEWIND__CORE__MAX_ACTIVE_RUNS_PER_DAG": "0"}, "[core] max_active_runs_per_dag"),
+        ({"TRADEWIND__CELERY__WORKER_LOG_SERVER_PORT": "-1"}, "[celery] worker_log_server_port"),
     ],
 )
 def test_bad_value_names_the_key(tmp_path: Path, environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path, environ=environ)
     assert message in info.value.message
+
+
+def test_zero_is_allowed_where_it_means_off(tmp_path: Path) -> None:
+    environ = {"TRADEWIND__API__FAILED_LOGIN_LIMIT": "0", "TRADEWIND__CELERY__WORKER_LOG_SERVER_PORT": "0"}
+    config = load_config(tmp_path, environ=environ)
+    assert (config.api.failed_login_limit, config.celery.worker_log_server_port) == (0, 0)
 
 
 def test_pausing_at_creation_and_the_queued_timeout(tmp_path: Path) -> None:

@@ -237,19 +237,38 @@ def _validate(config: Config) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         zone = config.core.default_timezone
         raise ConfigError(f"Bad value for [core] default_timezone: unknown time zone {zone!r}") from None
-    positive = {
-        ("core", "parallelism"): config.core.parallelism,
-        ("webserver", "workers"): config.webserver.workers,
-        ("celery", "worker_concurrency"): config.celery.worker_concurrency,
-    }
-    for (section, key), value in positive.items():
-        if value < 1:
-            raise ConfigError(f"Bad value for [{section}] {key}: must be at least 1, got {value}")
-    timeout = config.scheduler.task_queued_timeout
-    if not timeout > 0:  # also refuses nan
-        raise ConfigError(f"Bad value for [scheduler] task_queued_timeout: must be positive, got {timeout:g}")
-    if not 0 < config.webserver.port < 65536:
-        raise ConfigError(f"Bad value for [webserver] port: {config.webserver.port}")
+    for (section, key), (least, is_strict) in _MINIMUMS.items():
+        value = getattr(getattr(config, section), key)
+        if not (value > least if is_strict else value >= least):  # also refuses nan
+            bound = "positive" if is_strict and least == 0 else f"at least {least:g}"
+            raise ConfigError(f"Bad value for [{section}] {key}: must be {bound}, got {value:g}")
+    for section, key in (("webserver", "port"), ("celery", "worker_log_server_port")):
+        port = getattr(getattr(config, section), key)
+        if not (0 if key == "worker_log_server_port" else 1) <= port < 65536:
+            raise ConfigError(f"Bad value for [{section}] {key}: {port}")
+
+
+#: (section, key): (bound, strict). A value out of bounds stops the command (exit 78), rather
+#: than, say, a negative body limit refusing every request or a negative one turning a check off.
+_MINIMUMS: dict[tuple[str, str], tuple[float, bool]] = {
+    ("core", "parallelism"): (1, False),
+    ("core", "max_active_tasks_per_dag"): (1, False),
+    ("core", "max_active_runs_per_dag"): (1, False),
+    ("core", "dag_file_processor_timeout"): (0, True),
+    ("core", "max_xcom_size"): (0, False),
+    ("api", "max_body_size"): (0, False),
+    ("api", "failed_login_limit"): (0, False),  # 0 turns throttling off
+    ("api", "failed_login_window"): (0, True),
+    ("cli", "timeout"): (0, True),
+    ("webserver", "workers"): (1, False),
+    ("scheduler", "heartbeat_sec"): (0, True),
+    ("scheduler", "scheduler_health_check_threshold"): (0, True),
+    ("scheduler", "zombie_threshold_sec"): (0, True),
+    ("scheduler", "task_queued_timeout"): (0, True),
+    ("scheduler", "dag_dir_list_interval"): (0, True),
+    ("celery", "worker_concurrency"): (1, False),
+    ("celery", "visibility_timeout"): (1, False),
+}
 
 
 def iter_values(config: Config) -> Iterator[tuple[str, str, str]]:

@@ -128,7 +128,7 @@ def run_cli(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> RunCli:
 
     monkeypatch.setattr(Env, "db", property(lambda self: sqlite_db))
 
-    def run(*args: str, input: str | None = None) -> Result:
+    def run(*args: str, input: str | bytes | None = None) -> Result:
         return CliRunner().invoke(cli, list(args), input=input)
 
     return run
@@ -177,3 +177,12 @@ def test_cli_refuses_bad_roles_and_passwords_as_arguments(run_cli: RunCli) -> No
     assert run_cli("users", "create", "-u", "x", "-r", "op", "--password", "hunter22").exit_code == 2
     short = run_cli("users", "create", "-u", "x", "-r", "op", "--password-stdin", input="short\n")
     assert short.exit_code == 1 and "at least 8 characters" in str(short.exception)
+
+
+def test_cli_refuses_a_password_that_is_not_utf8(run_cli: RunCli, sqlite_db: Database) -> None:
+    latin = run_cli(
+        "users", "create", "-u", "latin", "-r", "op", "--password-stdin", input=b"p\xe4sswort 123\n"
+    )
+    assert latin.exit_code == 1 and str(latin.exception) == "Password must be valid UTF-8 text"
+    with sqlite_db.transaction(write=False) as store:
+        assert find_login(store, "latin") is None

@@ -57,3 +57,26 @@ def test_unknown_command_is_a_usage_error(tradewind: Run) -> None:
     result = tradewind("frobnicate")
     assert result.returncode == 2
     assert "No such command" in result.stderr
+
+
+def test_out_of_range_port_is_a_usage_error(tradewind: Run) -> None:
+    result = tradewind("webserver", "-p", "99999")
+    assert result.returncode == 2
+    assert "Invalid value for '--port' / '-p': 99999 is not in the range 1<=x<=65535" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_negative_body_limit_stops_the_webserver(tradewind: Run) -> None:
+    result = tradewind("webserver", env={"TRADEWIND__API__MAX_BODY_SIZE": "-5"})
+    assert result.returncode == 78
+    assert result.stderr.strip() == "Error: Bad value for [api] max_body_size: must be at least 0, got -5"
+
+
+def test_a_password_from_the_environment_that_is_not_utf8_is_a_config_error(tradewind: Run) -> None:
+    env = {"TRADEWIND__CLI__API_CLIENT": "tradewind.clients.json", "TRADEWIND_API_USER": "alice",
+           "TRADEWIND_API_PASSWORD": "\udcff\udcfe"}  # the bytes ff fe, as os.environ decodes them  # fmt: skip
+    result = tradewind("pools", "list", env=env)
+    assert result.returncode == 78
+    assert result.stderr.strip() == (
+        "Error: The API password (TRADEWIND_API_PASSWORD or [cli] api_password) is not valid UTF-8"
+    )

@@ -70,6 +70,9 @@ def hash_password(password: str, *, hasher: PasswordHasher = HASHER) -> str:
     return hasher.hash(check_password_text(password))
 
 
+PASSWORD_NOT_UTF8 = "Password must be valid UTF-8 text"
+
+
 def check_password_text(password: str) -> str:
     """Refuse passwords that are too short or too long; the message never includes the password."""
     if len(password) < PASSWORD_MIN_LENGTH:
@@ -78,6 +81,10 @@ def check_password_text(password: str) -> str:
         raise BadRequest(f"Password must be at most {PASSWORD_MAX_LENGTH} characters long")
     if "\x00" in password:
         raise BadRequest("Password must not contain NUL characters")
+    try:
+        password.encode("utf-8")  # a lone surrogate: undecodable bytes, read with surrogateescape
+    except UnicodeEncodeError:
+        raise BadRequest(PASSWORD_NOT_UTF8) from None
     return password
 
 

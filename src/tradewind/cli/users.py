@@ -13,6 +13,7 @@ import click
 
 from tradewind.cli.env import Env, pass_env
 from tradewind.cli.output import echo_rows, output_option
+from tradewind.errors import BadRequest
 
 if TYPE_CHECKING:
     from tradewind.actions.users import UserInfo
@@ -92,11 +93,14 @@ def reset(env: Env, username: str, password_stdin: bool) -> None:
 
 def _password(from_stdin: bool) -> tuple[str, bool]:
     """(password, generated?): the first line of stdin, or a new random password."""
-    from tradewind.actions.users import check_password_text, generate_password
+    from tradewind.actions.users import PASSWORD_NOT_UTF8, check_password_text, generate_password
 
     if not from_stdin:
         return generate_password(), True
-    line = sys.stdin.readline()
+    try:  # bytes, decoded here: the text layer's decoding depends on the locale
+        line = sys.stdin.buffer.readline().decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(PASSWORD_NOT_UTF8) from None
     return check_password_text(line.removesuffix("\n").removesuffix("\r")), False
 
 

@@ -16,7 +16,13 @@ GRACEFUL_SHUTDOWN_SECONDS = 10
 
 @click.command("webserver")
 @click.option("--host", "-H", default=None, help="Interface to listen on.  [default: [webserver] host]")
-@click.option("--port", "-p", type=int, default=None, help="Port to listen on.  [default: [webserver] port]")
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port to listen on.  [default: [webserver] port]",
+)
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=None, help="Worker processes.")
 @pass_env
 def command(env: Env, host: str | None, port: int | None, workers: int | None) -> None:

@@ -44,6 +44,13 @@ def client_auth(config: Config, environ: Mapping[str, str] = os.environ) -> http
     user = environ.get("TRADEWIND_API_USER") or config.cli.api_user
     password = environ.get("TRADEWIND_API_PASSWORD") or str.__str__(config.cli.api_password)
     if user:
+        for name, value in (("user", user), ("password", password)):
+            try:
+                value.encode("utf-8")  # from the environment, undecodable bytes arrive as surrogates
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"The API {name} (TRADEWIND_API_{name.upper()} or [cli] api_{name}) is not valid UTF-8"
+                ) from None
         return httpx.BasicAuth(user, password)
     if backend in PASSWORD_BACKENDS:
         raise ConfigError(
