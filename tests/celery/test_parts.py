@@ -19,7 +19,7 @@ from tradewind.celery_worker.messages import (
     workload_from_dict,
     workload_to_dict,
 )
-from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
+from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload, log_path_for
 
 KEY = TaskKey("dag", "task", "manual__2024-01-01T00:00:00+00:00", 2)
 WHEN = datetime(2024, 1, 1, tzinfo=UTC)
@@ -110,6 +110,24 @@ def test_the_log_server_serves_logs_and_nothing_else(tmp_path: Path) -> None:
             info.value.close()
         with pytest.raises(OSError, match="answered 403"):
             fetch_log("127.0.0.1", server.port, "d/r/t/1.log", "wrong")
+    finally:
+        server.stop()
+
+
+def test_the_log_server_finds_logs_of_run_ids_that_needed_escaping(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    paths = {
+        run_id: log_path_for(logs, TaskKey("d", "t", run_id, 1)) for run_id in ("a/b/../c", "a_b_.._c", "x%y")
+    }
+    for run_id, path in paths.items():
+        path.parent.mkdir(parents=True)
+        path.write_text(f"{run_id}\n")
+    server = LogServer(logs, "127.0.0.1", 0, secret="s3cret")
+    server.start()
+    try:
+        for run_id, path in paths.items():
+            relative = path.relative_to(logs).as_posix()  # what ``tasks logs`` asks for
+            assert fetch_log("127.0.0.1", server.port, relative, "s3cret") == f"{run_id}\n"
     finally:
         server.stop()
 

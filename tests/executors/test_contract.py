@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
@@ -70,6 +71,21 @@ def test_each_try_has_its_own_log_with_the_traceback(
         assert "Traceback (most recent call last)" in text and "ValueError: bad value" in text
     assert "Attempt ended in state up_for_retry" in log1
     assert "Attempt ended in state failed" in log2
+
+
+def test_runs_whose_ids_once_shared_a_log_folder_log_apart(
+    kind: str, site: Site, make_executor: MakeExecutor
+) -> None:
+    executor = make_executor(kind)
+    run_ids = ["a/b/../c", "a_b_.._c", ".", "_."]
+    workloads = [site.workload("noop", run_id=run_id) for run_id in run_ids]
+    run_all(executor, workloads)
+
+    assert len({w.log_path for w in workloads}) == len(run_ids)
+    for workload in workloads:
+        starts = [line for line in site.log_of(workload).splitlines() if "Starting attempt" in line]
+        assert len(starts) == 1 and f", run {workload.key.run_id} (pid " in starts[0]
+        assert site.logs.resolve() in Path(workload.log_path).resolve().parents
 
 
 def test_skip_and_fail_signals(kind: str, site: Site, make_executor: MakeExecutor) -> None:

@@ -88,15 +88,54 @@ def test_whole_frames_pass_on_undecoded_and_decode_later() -> None:
     assert frames[0] == encode(DriverUsed())  # a constant: the runner compares bytes, not objects
 
 
-def test_log_path_layout_and_unsafe_ids(tmp_path: Path) -> None:
-    assert log_path_for(tmp_path, TaskKey("d", "t", "manual__2024-01-01T00:00:00+00:00", 3)) == (
-        tmp_path / "d" / "manual__2024-01-01T00:00:00+00:00" / "t" / "3.log"
-    )
+@pytest.mark.parametrize(
+    "run_id",
+    [
+        "manual__2024-05-06T07:08:09+00:00",
+        "scheduled__2024-05-06T00:00:00+00:00",
+        "backfill__2024-05-06T00:00:00+00:00",
+        "dataset_triggered__2024-05-06T07:08:09.123456+00:00",
+        "my-run_1:2+3.x",
+        "_.",
+        "a_b_.._c",
+    ],
+)
+def test_ordinary_run_ids_keep_their_plain_log_folder(tmp_path: Path, run_id: str) -> None:
+    """Logs written before the escape scheme existed are still found."""
     assert (
-        log_path_for(tmp_path, TaskKey("d", "t", "../../etc", 1))
-        == tmp_path / "d" / ".._.._etc" / "t" / "1.log"
+        log_path_for(tmp_path, TaskKey("d.x-1", "t_2", run_id, 3))
+        == tmp_path / "d.x-1" / run_id / "t_2" / "3.log"
     )
-    assert log_path_for(tmp_path, TaskKey("d", "t", "..", 1)).parent.parent.name == "_.."
+
+
+def test_distinct_ids_get_distinct_log_files(tmp_path: Path) -> None:
+    run_ids = [
+        "a/b/../c",
+        "a_b_.._c",
+        "a%2Fb%2F..%2Fc",
+        ".",
+        "_.",
+        "%2E",
+        "..",
+        "_..",
+        "...",
+        "",
+        "%",
+        "a\\b",
+        "a\0b",
+    ]
+    paths = {log_path_for(tmp_path, TaskKey("d", "t", run_id, 1)) for run_id in run_ids}
+    assert len(paths) == len(run_ids)
+    dag_ids = [".", "..", "_.", "_.."]  # valid dag and task ids too
+    assert len({log_path_for(tmp_path, TaskKey(d, d, "r", 1)) for d in dag_ids}) == len(dag_ids)
+
+
+@pytest.mark.parametrize("value", ["..", ".", "", "../../etc", "/etc/passwd", "a/../../b", "..\\..", "\0"])
+def test_a_log_path_never_leaves_the_log_folder(tmp_path: Path, value: str) -> None:
+    path = log_path_for(tmp_path, TaskKey(value, value, value, 1))
+    assert len(path.relative_to(tmp_path).parts) == 4
+    assert not {".", "..", ""} & set(path.relative_to(tmp_path).parts)
+    assert path.resolve().is_relative_to(tmp_path.resolve())
 
 
 def test_the_instance_lock_excludes_other_processes_until_release(tmp_path: Path) -> None:

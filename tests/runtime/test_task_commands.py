@@ -139,3 +139,27 @@ def test_tasks_logs_by_date_run_id_and_try(config: Config, db_url: str) -> None:
     no_run = runner.invoke(tasks_logs, ["cli_dag", "hello", "2030-01-01"], obj=env)
     assert isinstance(no_run.exception, DagRunNotFound)
     env.db.dispose()
+
+
+def test_tasks_logs_keeps_runs_with_once_colliding_ids_apart(config: Config) -> None:
+    """``a/b/../c`` and ``a_b_.._c`` (or ``.`` and ``_.``) used to share one log folder."""
+    run_ids = ["a/b/../c", "a_b_.._c", ".", "_."]
+    for run_id in run_ids:
+        path = log_path_for(config.log_folder, TaskKey("cli_dag", "hello", run_id, 1))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"log of run {run_id}\n")
+    env = env_for(config)
+    runner = CliRunner()
+
+    for run_id in run_ids:
+        assert (
+            runner.invoke(tasks_logs, ["cli_dag", "hello", run_id], obj=env).output
+            == f"log of run {run_id}\n"
+        )
+    assert sorted(p.name for p in (config.log_folder / "cli_dag").iterdir()) == [
+        "%2E",
+        "_.",
+        "a%2Fb%2F..%2Fc",
+        "a_b_.._c",
+    ]
+    env.db.dispose()

@@ -1,7 +1,8 @@
 """Serve a worker's task logs over HTTP, read-only, so other machines can read them.
 
 ``GET /log/<dag_id>/<run_id>/<task_id>/<try>.log`` returns that file of the worker's
-``[logging] base_log_folder`` (the layout of :func:`~tradewind.executors.base.log_path_for`),
+``[logging] base_log_folder`` (the layout of :func:`~tradewind.executors.base.log_path_for`,
+whose escaped folder names are URL-quoted once more: folder ``a%2Fb`` is ``a%252Fb``),
 as ``text/plain; charset=utf-8``; anything else is 404. Paths are resolved and must stay
 inside the folder (no ``..``, no symlinks out). ``tradewind tasks logs`` and the UI read from
 ``http://<task_instance.hostname>:<port>/log/...`` when the file is not on their machine.

@@ -19,6 +19,7 @@ A typical owner loop::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,14 +187,25 @@ _FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
 def log_path_for(log_folder: str | Path, key: TaskKey) -> Path:
     """Where the log of one attempt goes: ``<log_folder>/<dag_id>/<run_id>/<task_id>/<try>.log``.
 
-    The scheduler fills :attr:`TaskWorkload.log_path` with this, and the API and
-    ``tasks logs`` read it back. Path separators in ids (run ids come from users) are
-    replaced so a log can never land outside its folder.
+    The scheduler fills :attr:`TaskWorkload.log_path` with this, and every reader (``tasks
+    logs``, the workers' log server) finds the file through it. Each id becomes one folder
+    name by percent-encoding ``%``, ``/``, ``\\`` and NUL (``a/b`` -> ``a%2Fb``), and the dots
+    of a name that is only dots (``..`` -> ``%2E%2E``; an empty id becomes ``%``). Distinct
+    ids therefore get distinct folders (a bare ``_`` substitute made ``a/b`` and ``a_b`` share
+    one), no name can climb out of the log folder, and ordinary ids, which hold none of these
+    characters, keep their plain names.
+
+    Changed in 0.2: ``/`` was ``_``, and ``.``/``..``/empty names were prefixed with ``_``.
     """
     parts = (key.dag_id, key.run_id, key.task_id)
     return Path(log_folder).joinpath(*(_safe_part(p) for p in parts), f"{key.try_number}.log")
 
 
+_UNSAFE = re.compile(r"[%/\\\0]")
+
+
 def _safe_part(value: str) -> str:
-    cleaned = value.replace("/", "_").replace("\\", "_").replace("\0", "_")
-    return f"_{cleaned}" if cleaned in ("", ".", "..") else cleaned
+    """``value`` as one folder name; injective (see :func:`log_path_for`)."""
+    if value.strip(".") == "":
+        return value.replace(".", "%2E") or "%"
+    return _UNSAFE.sub(lambda m: f"%{ord(m[0]):02X}", value)
