@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tradewind.actions.dags import delete_dag
 from tradewind.config import Config
 from tradewind.parsing import DagFolderSync
 from tradewind.scheduler.main import build_scheduler
@@ -118,6 +120,53 @@ def test_a_dag_removed_from_its_file_is_deactivated(db: Database, folder: Path) 
     assert dag_rows(db)["second"][0] is False
 
 
+def delete_through_the_api(db: Database, dag_id: str) -> None:
+    """What ``DELETE /api/experimental/dags/<dag_id>`` does."""
+    with db.transaction() as store:
+        delete_dag(store, dag_id, now=datetime.now(UTC))
+
+
+def test_a_deleted_dag_whose_file_is_unchanged_comes_back_at_the_next_pass(
+    db: Database, folder: Path
+) -> None:
+    one = write(folder, "one.py", good("one"))
+    write(folder, "two.py", good("two"))
+    sync = DagFolderSync(db, folder)
+    sync.sync()
+    delete_through_the_api(db, "one")
+    assert "one" not in dag_rows(db)
+
+    result = sync.sync()
+
+    assert (result.parsed, result.dags) == (1, 1)  # only one.py, whose mtime did not change
+    assert dag_rows(db) == {"one": (True, "@daily", "alice"), "two": (True, "@daily", "alice")}
+    with db.transaction(write=False) as store:
+        assert store.serialized_dag("one") is not None
+        assert store.code(str(one)) is not None
+    assert sync.sync().parsed == 0  # and the pass after that is quiet again
+
+
+def test_a_dag_deleted_from_a_file_that_defines_two_comes_back(db: Database, folder: Path) -> None:
+    write(folder, "both.py", good("first") + good("second").replace("as dag:", "as dag2:"))
+    sync = DagFolderSync(db, folder)
+    sync.sync()
+    delete_through_the_api(db, "second")
+
+    assert sync.sync().parsed == 1
+    assert {k for k, v in dag_rows(db).items() if v[0]} == {"first", "second"}
+
+
+def test_a_deleted_dag_of_a_deleted_file_stays_deleted(db: Database, folder: Path) -> None:
+    one = write(folder, "one.py", good("one"))
+    sync = DagFolderSync(db, folder)
+    sync.sync()
+    delete_through_the_api(db, "one")
+    one.unlink()
+
+    assert sync.sync().parsed == 0
+    assert dag_rows(db) == {}
+
+
 def test_same_dag_id_in_two_files_is_an_import_error(db: Database, folder: Path) -> None:
     write(folder, "a.py", good("same"))
     write(folder, "b.py", good("same"))
@@ -215,3 +264,19 @@ def test_commands_pass_the_configured_setting(
     result = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert paused(db) == {"first": True, "second": True}
+
+
+def test_the_schedulers_parser_registers_a_deleted_dag_again(
+    db: Database, folder: Path, config: Config
+) -> None:
+    """The API's delete happens in another process; the scheduler's next parse brings the DAG back."""
+    write(folder, "first.py", good("first"))
+    scheduler = build_scheduler(config.with_overrides(core={"dags_folder": str(folder)}), db)
+    assert scheduler.parser is not None
+    scheduler.parser.sync_now()
+    delete_through_the_api(db, "first")
+    assert paused(db) == {}
+
+    scheduler.parser.sync_now()
+
+    assert paused(db) == {"first": False}

@@ -1,7 +1,8 @@
 """Keep the database in step with the DAG folder.
 
 Files are parsed in isolated processes by :mod:`tradewind.dag.loader`; this module decides
-which files to parse (only those that changed since the last pass) and writes what they
+which files to parse (those that changed since the last pass, and those whose DAGs were
+deleted from the database meanwhile, so they come back as in Airflow) and writes what they
 define in one transaction: new and changed DAGs, their source, import errors, and DAGs
 whose file vanished or no longer defines them marked inactive. The webserver never calls
 this: it only reads what is stored.
@@ -61,6 +62,7 @@ class DagFolderSync:
         self._timeout = timeout
         self._clock = clock or SystemClock()
         self._seen: dict[str, tuple[float, int]] = {}
+        self._recorded: dict[str, frozenset[str]] = {}  # the DAG ids each file's last parse registered
 
     def files(self) -> list[Path]:
         found = find_dag_files(self._folder) if self._folder.is_dir() else []
@@ -71,13 +73,32 @@ class DagFolderSync:
     def sync(self, *, force: bool = False) -> SyncResult:
         files = self.files()
         changed = [p for p in files if force or self._has_changed(p)]
+        result, lost = self._sync_files(files, changed)
+        if not lost:
+            return result
+        again, _ = self._sync_files(files, lost)
+        return SyncResult(
+            result.files, result.parsed + again.parsed, result.dags + again.dags,
+            result.errors + again.errors, result.deactivated + again.deactivated,
+        )  # fmt: skip
+
+    def _sync_files(self, files: list[Path], changed: list[Path]) -> tuple[SyncResult, list[Path]]:
+        """Parse and record ``changed``; also return the unchanged files that lost a DAG.
+
+        A DAG deleted through the API leaves its file as it was, so comparing mtimes alone
+        would never register it again (as Airflow does at the next parse). The DAG table is
+        read anyway to find vanished files, so noticing the missing id costs nothing.
+        """
         parsed = parse_files(changed, timeout=self._timeout, dags_folder=self._folder) if changed else []
         with self._db.transaction() as store:
-            dags, errors = self._record(store, parsed)
-            deactivated = self._forget_vanished(store, {str(p) for p in files})
+            dags, errors, recorded = self._record(store, parsed)
+            active = store.active_dag_files()
+            deactivated = self._forget_vanished(store, {str(p) for p in files}, active)
         for item in parsed:
             self._seen[item.path] = (item.mtime, len(item.source.encode()))
-        return SyncResult(len(files), len(parsed), dags, errors, deactivated)
+            self._recorded[item.path] = recorded.get(item.path, frozenset())
+        lost = [p for p in files if not self._recorded.get(str(p), frozenset()) <= active.keys()]
+        return SyncResult(len(files), len(parsed), dags, errors, deactivated), lost
 
     def _has_changed(self, path: Path) -> bool:
         try:
@@ -86,10 +107,13 @@ class DagFolderSync:
             return True
         return self._seen.get(str(path)) != (stat.st_mtime, stat.st_size)
 
-    def _record(self, store: Store, parsed: Sequence[ParsedFile]) -> tuple[int, int]:
+    def _record(
+        self, store: Store, parsed: Sequence[ParsedFile]
+    ) -> tuple[int, int, dict[str, frozenset[str]]]:
         now = self._clock.now()
         errors: dict[str, str] = {}
         owners: dict[str, str] = {}
+        recorded: dict[str, frozenset[str]] = {}
         dags = 0
         for item in parsed:
             if item.error is not None:
@@ -101,8 +125,9 @@ class DagFolderSync:
                 continue
             dags += self._record_file(store, item, now)
             owners.update({d["dag_id"]: item.path for d in item.dags})
+            recorded[item.path] = frozenset(d["dag_id"] for d in item.dags)
         store.replace_import_errors([p.path for p in parsed], errors, now)
-        return dags, len(errors)
+        return dags, len(errors), recorded
 
     def _first_clash(self, store: Store, item: ParsedFile, owners: dict[str, str]) -> str | None:
         """A DAG id defined by another live file is an import error of this file, as in Airflow."""
@@ -127,15 +152,16 @@ class DagFolderSync:
             store.save_code(item.path, item.source, item.digest, now)
         return len(item.dags)
 
-    def _forget_vanished(self, store: Store, present: set[str]) -> int:
-        vanished = store.known_filelocs() - present
+    def _forget_vanished(self, store: Store, present: set[str], active: dict[str, str]) -> int:
+        vanished = (set(active.values()) | store.import_error_files()) - present
         if not vanished:
             return 0
-        gone = [row.dag_id for row in store.dags_in_files(vanished) if row.is_active]
+        gone = [dag_id for dag_id, fileloc in active.items() if fileloc in vanished]
         store.deactivate_dags(gone)
         store.delete_import_errors(vanished)
         for path in vanished:
             self._seen.pop(path, None)
+            self._recorded.pop(path, None)
         return len(gone)
 
 

@@ -2,7 +2,8 @@
 
 A daemon thread calls :meth:`DagFolderSync.sync` every ``[scheduler] dag_dir_list_interval``
 seconds. The files themselves are imported in worker processes by the loader, so the thread
-mostly waits; only changed files are parsed. Each finished pass bumps :attr:`generation`,
+mostly waits; only changed files (and files whose DAGs were deleted through the API) are
+parsed. Each finished pass bumps :attr:`generation`,
 which tells the scheduler to re-read DAGs (new schedules, new or removed tasks).
 """
 

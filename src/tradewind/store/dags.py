@@ -133,7 +133,12 @@ class DagQueries:
         result = self.session.execute(delete(ImportErrorRecord).where(ImportErrorRecord.filename.in_(files)))
         return int(getattr(result, "rowcount", 0) or 0)
 
-    def known_filelocs(self) -> set[str]:
-        dag_files = self.session.scalars(select(DagModel.fileloc).where(DagModel.is_active.is_(True)))
-        error_files = self.session.scalars(select(ImportErrorRecord.filename))
-        return set(dag_files) | set(error_files)
+    def active_dag_files(self) -> dict[str, str]:
+        """The file of each active DAG, by dag_id."""
+        rows = self.session.execute(
+            select(DagModel.dag_id, DagModel.fileloc).where(DagModel.is_active.is_(True))
+        )
+        return {dag_id: fileloc for dag_id, fileloc in rows}
+
+    def import_error_files(self) -> set[str]:
+        return set(self.session.scalars(select(ImportErrorRecord.filename)))
