@@ -92,6 +92,58 @@ def test_conf_refused_forms(client: AppClient, db: Database, conf: object) -> No
 
 
 @pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"conf": {"a": "\\ud800"}}', "Bad value for `conf`: it contains characters that cannot be stored"),
+        (b'{"conf": {"\\udfff": 1}}', "Bad value for `conf`: it contains characters that cannot be stored"),
+        (
+            b'{"conf": {"a": [1, "\\u0000"]}}',
+            "Bad value for `conf`: it contains characters that cannot be stored",
+        ),
+        (b'{"conf": {"a": 1e400}}', "Bad value for `conf`: numbers must be finite"),
+        (
+            b'{"conf": {"a": ' + b"[" * 900 + b"]" * 900 + b"}}",
+            "Bad value for `conf`: nested deeper than 64 levels",
+        ),
+    ],
+)
+def test_conf_that_cannot_be_stored_or_sent_is_refused(
+    client: AppClient, db: Database, body: bytes, message: str
+) -> None:
+    """Each was stored once, then broke listings (500), served invalid JSON, or failed other runs."""
+    add_dag(db)
+    response = client.post(URL, content=body, headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (400, {"error": message, "type": "InvalidConf"})
+    assert stored_runs(db) == []
+    assert client.get(URL).status_code == 200
+
+
+def test_conf_nested_64_levels_is_accepted(client: AppClient, db: Database) -> None:
+    add_dag(db)
+    deep = b'{"conf": {"a": ' + b"[" * 63 + b"]" * 63 + b"}}"  # conf itself is level 1
+    assert client.post(URL, content=deep, headers={"content-type": "application/json"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("schedule", "date"),
+    [
+        ("0 0 * * *", "9999-12-31T23:59:59+00:00"),
+        ("0 0 * * *", "9999-12-31T00:00:00+00:00"),  # its own interval fits, the next point does not
+        ("0 0 * * *", "0001-01-01T00:00:00Z"),
+        ("timedelta:86400.0", "0001-01-01T00:00:00Z"),
+    ],
+)
+def test_execution_date_out_of_range_for_the_schedule(
+    client: AppClient, db: Database, schedule: str, date: str
+) -> None:
+    add_dag(db, schedule=schedule)
+    response = client.post(URL, json={"execution_date": date})
+    assert response.status_code == 400
+    assert "is out of range for the DAG's schedule" in response.json()["error"]
+    assert stored_runs(db) == []
+
+
+@pytest.mark.parametrize(
     ("given", "echoed", "stored"),
     [
         ("2016-11-16T11:34:15", "2016-11-16T11:34:15+00:00", datetime(2016, 11, 16, 11, 34, 15, tzinfo=UTC)),

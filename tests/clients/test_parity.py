@@ -35,9 +35,21 @@ READS: dict[str, Call] = {
     "health": lambda c: c.health(),
 }
 
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 FAILURES: dict[str, Call] = {
     "trigger unknown dag": lambda c: c.trigger_dag("nope"),
     "trigger bad conf": lambda c: c.trigger_dag("example", conf="[1]"),
+    "trigger conf infinite": lambda c: c.trigger_dag("example", conf={"a": float("inf")}),
+    "trigger conf surrogate": lambda c: c.trigger_dag("example", conf={"a": "\ud800"}),
+    "trigger conf too deep": lambda c: c.trigger_dag("example", conf={"a": _nested(100)}),
+    "trigger conf 1e400 text": lambda c: c.trigger_dag("example", conf='{"a": 1e400}'),
     "trigger duplicate": lambda c: c.trigger_dag("example", execution_date=WHEN),
     "runs unknown dag": lambda c: c.dag_runs("nope"),
     "runs bad state": lambda c: c.dag_runs("example", state="nope"),

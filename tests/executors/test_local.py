@@ -11,6 +11,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,29 @@ def test_a_crashing_task_is_reported_and_harms_nothing(
     assert final(events[after.key]).state == "success"
     if task_id == "exit3":
         assert "exiting hard" in site.log_of(crash)
+
+
+def test_a_workload_that_cannot_be_sent_fails_alone(
+    kind: str, site: Site, make_executor: MakeExecutor
+) -> None:
+    """A conf too deep to pickle (runs stored before trigger refused them) fails only its own task."""
+    executor = make_executor(kind)
+    deep: Any = []
+    for _ in range(5000):
+        deep = [deep]
+    before, poisoned, after = (
+        site.workload("noop"),
+        site.workload("noop", run_id="deep", conf={"a": deep}),
+        site.workload("noop", run_id="later"),
+    )
+
+    events = run_all(executor, [before, poisoned, after])
+
+    assert final(events[poisoned.key]).state == "failed"
+    assert "Could not send the task to its runner: RecursionError" in (
+        final(events[poisoned.key]).error or ""
+    )
+    assert final(events[before.key]).state == final(events[after.key]).state == "success"
 
 
 def test_timeout_terminates_a_hung_task_with_a_traceback(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from tradewind.actions.common import ID_MAX_LENGTH, check_text, record_event, require_run, require_serialized
 from tradewind.dag.schedules import parse_schedule_summary
-from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists, InvalidConf
+from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists
 from tradewind.models.states import DagRunState, DagRunType
+from tradewind.runconf import coerce_conf
 from tradewind.scheduler.nudges import nudge_schedulers
 from tradewind.scheduler.specs import TaskSpec, task_specs
 from tradewind.store import Store
@@ -69,24 +69,6 @@ def trigger_dag(
     )
 
 
-def coerce_conf(conf: Mapping[str, Any] | str | None) -> dict[str, Any] | None:
-    """A run's conf: a mapping, a JSON string holding an object, or None; anything else is InvalidConf."""
-    if isinstance(conf, str):
-        try:
-            conf = json.loads(conf, parse_constant=_reject_constant)
-        except (ValueError, RecursionError):
-            raise InvalidConf() from None
-    if conf is None:
-        return None
-    if not isinstance(conf, Mapping):
-        raise InvalidConf()
-    return dict(conf)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _candidate_dates(now: datetime, given: datetime | None, replace: bool | None) -> Iterator[datetime]:
     if given is not None:
         yield given.replace(microsecond=0) if replace else given
@@ -128,8 +110,20 @@ def _insert_run(
 
 
 def _data_interval(data: dict[str, Any], date: datetime) -> tuple[datetime, datetime]:
+    """The run's data interval; a BadRequest for a date so near year 1 or 9999 that this, or
+    the neighbouring schedule points a task's context names (``prev_ds``, ``next_ds``), cannot
+    be computed: such a run could only fail."""
     schedule = parse_schedule_summary(data.get("schedule"))
-    info = schedule.data_interval_for(to_utc(date), data.get("timezone") or "UTC")
+    tz = data.get("timezone") or "UTC"
+    try:
+        info = schedule.data_interval_for(to_utc(date), tz)
+        schedule.next_logical_date(to_utc(date), tz)
+        schedule.previous_logical_date(to_utc(date), tz)
+    except (OverflowError, ValueError):
+        raise BadRequest(
+            f"Execution date {isoformat(date)} is out of range for the DAG's schedule "
+            "(too close to year 1 or 9999)"
+        ) from None
     return info.data_interval_start, info.data_interval_end
 
 

@@ -36,6 +36,7 @@ from tradewind.errors import (
     Unauthorized,
     error_class,
 )
+from tradewind.runconf import coerce_conf
 from tradewind.timeutil import isoformat
 from tradewind.values import (
     DagRunInfo,
@@ -117,9 +118,11 @@ class JsonClient:
         execution_date: datetime | None = None,
         replace_microseconds: bool | None = None,
     ) -> TriggerResult:
+        if isinstance(conf, Mapping):
+            conf = coerce_conf(conf)  # refused here as the server would, and before json.dumps chokes
         body = {
             "run_id": run_id or None,
-            "conf": dict(conf) if isinstance(conf, Mapping) else conf,
+            "conf": conf,
             "execution_date": None if execution_date is None else isoformat(aware(execution_date)),
             "replace_microseconds": replace_microseconds,
         }

@@ -190,8 +190,14 @@ class LocalExecutor:
         while self._queued and len(self._started) < self.parallelism:
             workload = self._queued.popleft()
             self._queued_keys.discard(workload.key)
+            try:
+                frame = encode(RunCommand(workload))
+            except Exception as exc:  # e.g. a conf too deep to pickle: this attempt fails, and no other
+                error = f"Could not send the task to its runner: {type(exc).__name__}: {exc}"
+                self._ready.append(TaskEvent(workload.key, "failed", datetime.now(UTC), None, error=error))
+                continue
             self._started[workload.key] = workload
-            self._out += encode(RunCommand(workload))
+            self._out += frame
         self._flush()
 
     def _flush(self) -> None:
