@@ -65,3 +65,33 @@ def test_tasks_list_and_tree(tradewind: Run, tmp_path: Path) -> None:
     missing = tradewind("tasks", "list", "nope", env=env)
     assert missing.returncode == 3
     assert missing.stderr.strip() == "Error: Dag id nope not found"
+
+
+DAILY_DAG = """
+from datetime import datetime
+from tradewind import DAG
+from tradewind.dag import EmptyOperator
+
+with DAG("daily", schedule="@daily", start_date=datetime(2024, 1, 1)):
+    EmptyOperator(task_id="only")
+"""
+
+
+def test_dates_the_schedule_cannot_place_are_one_line_errors(tradewind: Run, tmp_path: Path) -> None:
+    """Near year 1 or 9999 the interval or its neighbours overflow: refused, never a traceback."""
+    env = _home(tmp_path)
+    (tmp_path / "dags" / "daily.py").write_text(DAILY_DAG)
+    tradewind("db", "init", env=env)
+    tradewind("dags", "reserialize", env=env)
+    for args in [
+        ("dags", "test", "daily", "9999-12-31"),
+        ("tasks", "test", "daily", "only", "0001-01-01"),
+        ("dags", "backfill", "daily", "-s", "9999-12-30", "-e", "9999-12-31", "--no-wait"),
+        ("dags", "trigger", "daily", "-e", "9999-12-31T00:00:00+00:00"),
+    ]:
+        result = tradewind(*args, env=env)
+        assert result.returncode == 1, args
+        assert "out of range for the DAG's schedule" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        json.loads(tradewind("dags", "list-runs", "-d", "daily", "-o", "json", env=env).stdout or "[]") == []
+    )

@@ -110,21 +110,18 @@ def _insert_run(
 
 
 def _data_interval(data: dict[str, Any], date: datetime) -> tuple[datetime, datetime]:
-    """The run's data interval; a BadRequest for a date so near year 1 or 9999 that this, or
-    the neighbouring schedule points a task's context names (``prev_ds``, ``next_ds``), cannot
-    be computed: such a run could only fail."""
     schedule = parse_schedule_summary(data.get("schedule"))
     tz = data.get("timezone") or "UTC"
-    try:
-        info = schedule.data_interval_for(to_utc(date), tz)
-        schedule.next_logical_date(to_utc(date), tz)
-        schedule.previous_logical_date(to_utc(date), tz)
-    except (OverflowError, ValueError):
-        raise BadRequest(
-            f"Execution date {isoformat(date)} is out of range for the DAG's schedule "
-            "(too close to year 1 or 9999)"
-        ) from None
+    if not schedule.is_in_range(to_utc(date), tz):  # such a run could only fail
+        raise _out_of_range(date)
+    info = schedule.data_interval_for(to_utc(date), tz)
     return info.data_interval_start, info.data_interval_end
+
+
+def _out_of_range(date: datetime) -> BadRequest:
+    return BadRequest(
+        f"Execution date {isoformat(date)} is out of range for the DAG's schedule (too close to year 1 or 9999)"
+    )
 
 
 def dag_run_rows(

@@ -95,6 +95,17 @@ class Schedule(ABC):
         """The logical date of the scheduled run before ``logical_date`` (None if not periodic)."""
         return None
 
+    def is_in_range(self, logical_date: datetime, tz: tzinfo | str = UTC) -> bool:
+        """Whether a run at ``logical_date`` can be dated: its interval and the neighbouring
+        points a task's context names (``prev_ds``, ``next_ds``) stay within years 1-9999."""
+        try:
+            self.data_interval_for(logical_date, tz)
+            self.next_logical_date(logical_date, tz)
+            self.previous_logical_date(logical_date, tz)
+        except (OverflowError, ValueError):
+            return False
+        return True
+
     @property
     def is_periodic(self) -> bool:
         return False

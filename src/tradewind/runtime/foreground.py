@@ -35,6 +35,7 @@ def adhoc_workload(
     conf: dict[str, Any] | None = None,
 ) -> TaskWorkload:
     """A workload for running ``task`` outside any recorded run."""
+    check_logical_date(dag, logical_date)
     interval = dag.data_interval_for(logical_date)
     timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
     return TaskWorkload(
@@ -53,6 +54,18 @@ def adhoc_workload(
         log_path=os.devnull,
         pool=task.pool,
     )
+
+
+def check_logical_date(dag: DAG, logical_date: datetime) -> None:
+    """Refuse a date the DAG's schedule cannot place (near year 1 or 9999): every task would fail."""
+    from tradewind.errors import BadRequest
+    from tradewind.timeutil import isoformat
+
+    if not dag.timetable.is_in_range(logical_date, dag.timezone):
+        raise BadRequest(
+            f"Execution date {isoformat(logical_date)} is out of range for the DAG's schedule "
+            "(too close to year 1 or 9999)"
+        )
 
 
 def run_in_foreground(
@@ -122,6 +135,7 @@ def run_dag_in_foreground(
     on_end: Callable[[TaskOutcome], None] = lambda outcome: None,
 ) -> dict[str, str]:
     """Run every task of ``dag`` once, in dependency order; return the final state of each."""
+    check_logical_date(dag, logical_date)
     from tradewind.models.states import TaskState
     from tradewind.scheduler.decisions import UpstreamCounts, Verdict, trigger_verdict
 

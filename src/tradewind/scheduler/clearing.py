@@ -16,6 +16,7 @@ from tradewind.scheduler.nudges import nudge_schedulers
 from tradewind.scheduler.runs import create_run
 from tradewind.scheduler.specs import DagSpec, spec_from_dict
 from tradewind.store import Store
+from tradewind.timeutil import isoformat
 
 _FAILED = (TaskState.FAILED.value, TaskState.UPSTREAM_FAILED.value)
 
@@ -97,8 +98,22 @@ def create_backfill_runs(
     schedule = parse_schedule_summary(spec.schedule)
     if not schedule.is_periodic:
         raise BadRequest(f"DAG {dag_id} has no periodic schedule to backfill")
+    try:
+        runs = schedule.runs_between(start, end, spec.timezone)
+    except (OverflowError, ValueError):
+        runs = []
+        bad = [end]
+    else:
+        bad = [
+            info.logical_date for info in runs if not schedule.is_in_range(info.logical_date, spec.timezone)
+        ]
+    if bad:
+        raise BadRequest(
+            f"Backfill range reaches {isoformat(bad[0])}, out of range for the DAG's schedule "
+            "(too close to year 1 or 9999)"
+        )
     created = []
-    for info in schedule.runs_between(start, end, spec.timezone):
+    for info in runs:
         run_id = create_run(store, spec, info, run_type=DagRunType.BACKFILL, now=now)
         if run_id is not None:
             created.append(run_id)
