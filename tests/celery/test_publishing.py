@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -131,3 +132,33 @@ def test_other_brokers_keep_kombu_s_own_transport(tmp_path: Path) -> None:
     for url in ("amqp://guest:guest@127.0.0.1:5672//", "rediss://127.0.0.1:6380/0"):
         app: Any = make_celery_app(make_config(tmp_path, celery={"broker_url": url}))
         assert app.conf.broker_transport is None, url
+
+
+def test_a_workload_that_cannot_be_serialized_fails_alone_and_holds_back_nothing(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """In the publisher it would fail its batch forever, and every attempt queued after it."""
+    app = make_app(tmp_path, redis_server)
+    queue = f"tw-{uuid.uuid4().hex[:8]}"
+    executor = CeleryExecutor(config=app.tradewind_config, app=app, db_url=f"sqlite:///{tmp_path}/x.db")
+    executor.start()
+    deep: list[object] = []
+    for _ in range(5000):
+        deep = [deep]
+    bad = dataclasses.replace(workload("bad", queue), conf={"a": deep}, log_path=str(tmp_path / "bad.log"))
+    try:
+        executor.submit(bad)
+        executor.submit(workload("good", queue))
+        [event] = executor.events()
+        assert (event.key, event.state) == (bad.key, "failed")
+        assert "cannot be sent to a worker: EncodeError: maximum recursion depth" in (event.error or "")
+        assert "cannot be sent to a worker" in (tmp_path / "bad.log").read_text()
+        assert executor.running() == {workload("good").key}
+        good = executor._flights[workload("good").key]
+        deadline = time.monotonic() + 10
+        while not good.published and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert good.published
+        app.broker_connection().default_channel.client.delete(queue)
+    finally:
+        executor.stop(wait=False)

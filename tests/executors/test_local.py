@@ -11,7 +11,6 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -50,29 +49,6 @@ def test_a_crashing_task_is_reported_and_harms_nothing(
     assert final(events[after.key]).state == "success"
     if task_id == "exit3":
         assert "exiting hard" in site.log_of(crash)
-
-
-def test_a_workload_that_cannot_be_sent_fails_alone(
-    kind: str, site: Site, make_executor: MakeExecutor
-) -> None:
-    """A conf too deep to pickle (runs stored before trigger refused them) fails only its own task."""
-    executor = make_executor(kind)
-    deep: Any = []
-    for _ in range(5000):
-        deep = [deep]
-    before, poisoned, after = (
-        site.workload("noop"),
-        site.workload("noop", run_id="deep", conf={"a": deep}),
-        site.workload("noop", run_id="later"),
-    )
-
-    events = run_all(executor, [before, poisoned, after])
-
-    assert final(events[poisoned.key]).state == "failed"
-    assert "Could not send the task to its runner: RecursionError" in (
-        final(events[poisoned.key]).error or ""
-    )
-    assert final(events[before.key]).state == final(events[after.key]).state == "success"
 
 
 def test_timeout_terminates_a_hung_task_with_a_traceback(
@@ -392,3 +368,22 @@ def _task_pid(site: Site) -> int:
     path = site.dags / "task.pid"
     assert wait_for(lambda: path.exists() and path.read_text().strip() != "")
     return int(path.read_text())
+
+
+def test_a_workload_that_cannot_be_encoded_fails_alone(
+    kind: str, site: Site, make_executor: MakeExecutor
+) -> None:
+    """A conf too deep to pickle (stored before the trigger refused such confs) fails its attempt only."""
+    executor = make_executor(kind)
+    deep: list[object] = []
+    for _ in range(5000):
+        deep = [deep]
+    bad, after = site.workload("noop", conf={"a": deep}), site.workload("noop", run_id="other")
+
+    events = run_all(executor, [bad, after])
+
+    assert final(events[bad.key]).state == "failed"
+    assert "cannot be sent to a worker: RecursionError" in (final(events[bad.key]).error or "")
+    assert "ERROR - The attempt cannot be sent to a worker: RecursionError" in site.log_of(bad)
+    assert final(events[after.key]).state == "success"
+    assert executor.running() == set()

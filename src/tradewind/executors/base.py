@@ -19,13 +19,18 @@ A typical owner loop::
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+from tradewind.tasklog import stamp
 
 __all__ = [
     "Executor",
@@ -33,6 +38,7 @@ __all__ = [
     "TaskKey",
     "TaskWorkload",
     "log_path_for",
+    "unsendable",
 ]
 
 
@@ -129,7 +135,9 @@ class Executor(Protocol):
         The scheduler has already recorded the attempt (state queued, ``try_number``
         incremented, ``log_path`` chosen). The executor may start it now or when a slot
         frees; it never runs the same key twice. Submitting a key that is already running
-        is a programming error and may raise ``ValueError``.
+        is a programming error and may raise ``ValueError``. A workload that cannot be
+        encoded for its worker does not raise: that attempt alone ends ``failed`` (see
+        :func:`unsendable`), so one bad run cannot stop the submissions after it.
         """
         ...
 
@@ -182,6 +190,22 @@ def _reduce(value: _T) -> tuple[type[_T], tuple[Any, ...]]:
 _FIELDS: dict[type, Callable[[Any], tuple[Any, ...]]] = {
     cls: attrgetter(*cls.__slots__) for cls in (TaskKey, TaskWorkload, TaskEvent)
 }
+
+
+def unsendable(workload: TaskWorkload, exc: BaseException) -> TaskEvent:
+    """The final event of an attempt whose workload cannot be encoded for its worker; the reason goes to its log.
+
+    Only a run's conf can cause it (the trigger refuses such confs, but runs stored before
+    it did remain). It is ``failed`` without a retry: a retry would fail the same way.
+    """
+    error = f"The attempt cannot be sent to a worker: {type(exc).__name__}: {exc}"
+    now = time.time()
+    line = f"[{stamp(now, int(now % 1 * 1000))}] {{base.py}} ERROR - {error}\n"
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(workload.log_path), exist_ok=True)
+        with open(workload.log_path, "a", encoding="utf-8") as file:
+            file.write(line)
+    return TaskEvent(workload.key, "failed", datetime.now(UTC), error=error)
 
 
 def log_path_for(log_folder: str | Path, key: TaskKey) -> Path:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
+from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload, unsendable
 
 if TYPE_CHECKING:
     from tradewind.config import Config
@@ -130,6 +130,8 @@ class CeleryExecutor:
         self.start()
         from tradewind.celery_worker.messages import task_id_for
 
+        if workload.conf is not None and not self._is_encodable(workload):
+            return
         now = time.monotonic()
         flight = _Flight(workload, task_id_for(workload.key, self._namespace), now, now, uuid.uuid4().hex)
         self._flights[workload.key] = flight
@@ -270,6 +272,28 @@ class CeleryExecutor:
             TASK_NAME, args=[payload], task_id=flight.task_id, queue=self._queue_for(workload),
             ignore_result=True, retry=True, argsrepr=f"({workload.key})", kwargsrepr="{}", producer=producer,
         )  # fmt: skip
+
+    def _is_encodable(self, workload: TaskWorkload) -> bool:
+        """Whether the payload serializes; if not, the attempt fails here (see :func:`unsendable`).
+
+        Checked before it is queued: in the publisher, one payload that fails to serialize
+        would fail its whole batch, retried forever, and hold back every attempt after it.
+        Only a conf can fail, so attempts without one skip the check.
+        """
+        from kombu.serialization import dumps
+
+        from tradewind.celery_worker.messages import workload_to_dict
+
+        assert self._app is not None
+        try:
+            dumps(  # type: ignore[no-untyped-call]
+                workload_to_dict(workload, self._config.dags_folder),
+                serializer=self._app.conf.task_serializer,
+            )
+        except Exception as exc:
+            self._ready.append(unsendable(workload, exc))
+            return False
+        return True
 
     def _notices_channel(self) -> str | None:
         return self._notices.channel if self._notices is not None and self._notices.is_supported else None

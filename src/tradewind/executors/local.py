@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import tradewind
-from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload
+from tradewind.executors.base import TaskEvent, TaskKey, TaskWorkload, unsendable
 from tradewind.runtime.wire import FrameReader, RunCommand, RunnerSettings, StopCommand, encode
 from tradewind.runtime.xcoms import XComDatabase
 
@@ -191,13 +191,12 @@ class LocalExecutor:
             workload = self._queued.popleft()
             self._queued_keys.discard(workload.key)
             try:
-                frame = encode(RunCommand(workload))
-            except Exception as exc:  # e.g. a conf too deep to pickle: this attempt fails, and no other
-                error = f"Could not send the task to its runner: {type(exc).__name__}: {exc}"
-                self._ready.append(TaskEvent(workload.key, "failed", datetime.now(UTC), None, error=error))
+                command = encode(RunCommand(workload))
+            except Exception as exc:  # a conf too deep to pickle, say: fail that attempt, not the loop
+                self._ready.append(unsendable(workload, exc))
                 continue
             self._started[workload.key] = workload
-            self._out += frame
+            self._out += command
         self._flush()
 
     def _flush(self) -> None:
