@@ -95,3 +95,13 @@ def test_dates_the_schedule_cannot_place_are_one_line_errors(tradewind: Run, tmp
     assert (
         json.loads(tradewind("dags", "list-runs", "-d", "daily", "-o", "json", env=env).stdout or "[]") == []
     )
+
+
+def test_a_conf_too_deep_to_parse_is_a_usage_error(tradewind: Run, tmp_path: Path) -> None:
+    env = _home(tmp_path)
+    tradewind("db", "init", env=env)
+    tradewind("dags", "reserialize", env=env)
+    deep = '{"a": ' + "[" * 3000 + "]" * 3000 + "}"
+    result = tradewind("dags", "trigger", "cli_dag", "-c", deep, env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "nested deeper than 64 levels" in result.stderr

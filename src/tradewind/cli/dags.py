@@ -102,6 +102,10 @@ class JsonObject(_ObjectType):
             data = json.loads(value)
         except ValueError as exc:
             self.fail(f"not valid JSON: {exc}", param, ctx)
+        except RecursionError:  # the interpreter's limit is far above what a conf may hold anyway
+            from tradewind.runconf import MAX_CONF_DEPTH
+
+            self.fail(f"nested deeper than {MAX_CONF_DEPTH} levels", param, ctx)
         if not isinstance(data, dict):
             self.fail('must be a JSON object, e.g. \'{"key": "value"}\'', param, ctx)
         return data
