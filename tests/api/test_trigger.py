@@ -131,10 +131,11 @@ def test_conf_nested_64_levels_is_accepted(client: AppClient, db: Database) -> N
         ("0 0 * * *", "9999-12-31T00:00:00+00:00"),  # its own interval fits, the next point does not
         ("0 0 * * *", "0001-01-01T00:00:00Z"),
         ("timedelta:86400.0", "0001-01-01T00:00:00Z"),
+        (None, "9999-12-31T00:00:00Z"),  # no schedule, but tomorrow_ds would overflow
     ],
 )
 def test_execution_date_out_of_range_for_the_schedule(
-    client: AppClient, db: Database, schedule: str, date: str
+    client: AppClient, db: Database, schedule: str | None, date: str
 ) -> None:
     add_dag(db, schedule=schedule)
     response = client.post(URL, json={"execution_date": date})

@@ -97,8 +97,13 @@ class Schedule(ABC):
 
     def is_in_range(self, logical_date: datetime, tz: tzinfo | str = UTC) -> bool:
         """Whether a run at ``logical_date`` can be dated: its interval and the neighbouring
-        points a task's context names (``prev_ds``, ``next_ds``) stay within years 1-9999."""
+        points a task's context names (``prev_ds``, ``next_ds``, ``yesterday_ds``,
+        ``tomorrow_ds``) stay within years 1-9999."""
         try:
+            (
+                logical_date - timedelta(days=2),
+                logical_date + timedelta(days=2),
+            )  # a day, and one for time zones
             self.data_interval_for(logical_date, tz)
             self.next_logical_date(logical_date, tz)
             self.previous_logical_date(logical_date, tz)
