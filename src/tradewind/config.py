@@ -242,11 +242,14 @@ def _validate(config: Config) -> None:
         if not (value > least if is_strict else value >= least):  # also refuses nan
             bound = "positive" if is_strict and least == 0 else f"at least {least:g}"
             raise ConfigError(f"Bad value for [{section}] {key}: must be {bound}, got {value:g}")
-    for section, key in (("webserver", "port"), ("celery", "worker_log_server_port")):
+    for (section, key), lowest in _PORTS.items():
         port = getattr(getattr(config, section), key)
-        if not (0 if key == "worker_log_server_port" else 1) <= port < 65536:
+        if not lowest <= port < 65536:
             raise ConfigError(f"Bad value for [{section}] {key}: {port}")
 
+
+#: (section, key): the lowest port allowed (0 turns the worker's log server off).
+_PORTS = {("webserver", "port"): 1, ("celery", "worker_log_server_port"): 0}
 
 #: (section, key): (bound, strict). A value out of bounds stops the command (exit 78), rather
 #: than, say, a negative body limit refusing every request or a negative one turning a check off.

@@ -62,6 +62,15 @@ class InvalidDate(BadRequest):
         )
 
 
+class DateOutOfRange(BadRequest):
+    """A date whose run the DAG's schedule cannot place (its interval or neighbours overflow)."""
+
+    def __init__(self, when: str) -> None:
+        super().__init__(
+            f"Execution date {when} is out of range for the DAG's schedule (too close to year 1 or 9999)"
+        )
+
+
 class InvalidConf(BadRequest):
     def __init__(
         self, message: str = "Dag Run conf must be a dictionary object, other types are not supported"

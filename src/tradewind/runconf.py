@@ -18,6 +18,7 @@ from tradewind.errors import InvalidConf
 
 #: Deeper than any real configuration, far below the interpreter's recursion limit.
 MAX_CONF_DEPTH = 64
+_UNSTORABLE = "Bad value for `conf`: it contains characters that cannot be stored"
 
 
 def coerce_conf(conf: Mapping[str, Any] | str | None) -> dict[str, Any] | None:
@@ -62,12 +63,12 @@ def check_conf(conf: Mapping[str, Any]) -> None:
 
 
 def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise InvalidConf(_UNSTORABLE)
     try:
         text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidConf("Bad value for `conf`: it contains characters that cannot be stored") from None
-    if "\x00" in text:
-        raise InvalidConf("Bad value for `conf`: it contains characters that cannot be stored")
+    except UnicodeEncodeError:  # a lone surrogate
+        raise InvalidConf(_UNSTORABLE) from None
 
 
 def _reject_constant(name: str) -> Any:

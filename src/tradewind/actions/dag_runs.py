@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tradewind.actions.common import ID_MAX_LENGTH, check_text, record_event, require_run, require_serialized
 from tradewind.dag.schedules import parse_schedule_summary
-from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists
+from tradewind.errors import BadRequest, DagNotFound, DagRunAlreadyExists, DateOutOfRange
 from tradewind.models.states import DagRunState, DagRunType
 from tradewind.runconf import coerce_conf
 from tradewind.scheduler.nudges import nudge_schedulers
@@ -113,15 +113,9 @@ def _data_interval(data: dict[str, Any], date: datetime) -> tuple[datetime, date
     schedule = parse_schedule_summary(data.get("schedule"))
     tz = data.get("timezone") or "UTC"
     if not schedule.is_in_range(to_utc(date), tz):  # such a run could only fail
-        raise _out_of_range(date)
+        raise DateOutOfRange(isoformat(date))
     info = schedule.data_interval_for(to_utc(date), tz)
     return info.data_interval_start, info.data_interval_end
-
-
-def _out_of_range(date: datetime) -> BadRequest:
-    return BadRequest(
-        f"Execution date {isoformat(date)} is out of range for the DAG's schedule (too close to year 1 or 9999)"
-    )
 
 
 def dag_run_rows(

@@ -58,14 +58,11 @@ def adhoc_workload(
 
 def check_logical_date(dag: DAG, logical_date: datetime) -> None:
     """Refuse a date the DAG's schedule cannot place (near year 1 or 9999): every task would fail."""
-    from tradewind.errors import BadRequest
+    from tradewind.errors import DateOutOfRange
     from tradewind.timeutil import isoformat
 
     if not dag.timetable.is_in_range(logical_date, dag.timezone):
-        raise BadRequest(
-            f"Execution date {isoformat(logical_date)} is out of range for the DAG's schedule "
-            "(too close to year 1 or 9999)"
-        )
+        raise DateOutOfRange(isoformat(logical_date))
 
 
 def run_in_foreground(

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from tradewind.dag.schedules import parse_schedule_summary
-from tradewind.errors import BadRequest, DagNotFound
+from tradewind.errors import BadRequest, DagNotFound, DateOutOfRange
 from tradewind.models import DagRun, TaskInstance
 from tradewind.models.states import DagRunType, TaskState
 from tradewind.scheduler.nudges import nudge_schedulers
@@ -108,10 +108,7 @@ def create_backfill_runs(
             info.logical_date for info in runs if not schedule.is_in_range(info.logical_date, spec.timezone)
         ]
     if bad:
-        raise BadRequest(
-            f"Backfill range reaches {isoformat(bad[0])}, out of range for the DAG's schedule "
-            "(too close to year 1 or 9999)"
-        )
+        raise DateOutOfRange(isoformat(bad[0]))
     created = []
     for info in runs:
         run_id = create_run(store, spec, info, run_type=DagRunType.BACKFILL, now=now)
