@@ -182,7 +182,8 @@ def bench(url: str | None, schedulers: int, repeat: int) -> None:
     others = [spawn(["scheduler", "--no-parse"], home / f"scheduler{i}.log") for i in range(1, schedulers)]
     scheduler = spawn(["scheduler", "--no-parse"], home / "scheduler.log")
     webserver = spawn(["webserver"], home / "webserver.log")
-    sampler = MemorySampler({"scheduler": scheduler.pid, "webserver": webserver.pid})
+    pids = [scheduler.pid, *(other.pid for other in others)]
+    sampler = MemorySampler({"scheduler": scheduler.pid, "webserver": webserver.pid}, schedulers=pids)
     kind = "PostgreSQL" if url else "SQLite"
     try:
         time.sleep(2.0)
@@ -195,11 +196,11 @@ def bench(url: str | None, schedulers: int, repeat: int) -> None:
             "bench_fanout",
             "(b) 1,000 no-op Python tasks (fan-out)",
             target=500,
-            scheduler=scheduler.pid,
+            schedulers=pids,
             repeat=repeat,
         )
         bench_fanout(
-            db, "bench_empty", "(c) 1,000 EmptyOperator tasks (fan-out)", target=3000, scheduler=scheduler.pid
+            db, "bench_empty", "(c) 1,000 EmptyOperator tasks (fan-out)", target=3000, schedulers=pids
         )
         bench_many_runs(db)
         bench_bash(db)
@@ -273,14 +274,16 @@ def bench_chain(db: Any) -> None:
           f"[target median < 10 ms: {verdict(median < 10)}]")  # fmt: skip
 
 
-def bench_fanout(db: Any, dag_id: str, title: str, *, target: float, scheduler: int, repeat: int = 1) -> None:
+def bench_fanout(
+    db: Any, dag_id: str, title: str, *, target: float, schedulers: list[int], repeat: int = 1
+) -> None:
     """Run the fan-out ``repeat`` times; with more than one, the verdict is on the median."""
     rates = []
     for number in range(1, repeat + 1):
-        before = cpu_seconds(scheduler)
+        before = cpu_seconds(schedulers)
         trigger(db, dag_id, f"r{number}")
         (run,) = wait_runs(db, dag_id, [f"r{number}"])
-        after = cpu_seconds(scheduler)
+        after = cpu_seconds(schedulers)
         elapsed = seconds(run.queued_at, run.end_date)
         rates.append(1000 / elapsed)
         head = f"{elapsed:.2f} s trigger to success, {rates[-1]:,.0f} tasks/s"
@@ -297,17 +300,19 @@ def bench_fanout(db: Any, dag_id: str, title: str, *, target: float, scheduler: 
               f"[target >= {target:,.0f}: {verdict(median >= target)}]")  # fmt: skip
 
 
-def cpu_seconds(scheduler: int) -> tuple[float, float, int]:
-    """CPU seconds so far of the scheduler and of its workers (the runner and the task processes
-    it reaped), and the workers' minor page faults.
+def cpu_seconds(schedulers: list[int]) -> tuple[float, float, int]:
+    """CPU seconds so far of the schedulers and of their workers (the runners and the task
+    processes they reaped), and the workers' minor page faults: summed over every scheduler,
+    since with several each runs whatever share of the tasks it claimed.
 
     Divided by 1,000 tasks and multiplied by 1,000, seconds are ms per task: a figure steadier
     than tasks/s on a shared machine. Page faults per task are steadier still: the host's
     load does not change them (see bench_executor.py).
     """
-    own = _proc_stat(scheduler)
-    workers = [_proc_stat(pid, reaped=True) for pid in _descendants(scheduler, _children_map())]
-    return own[0], sum(w[0] for w in workers), sum(w[1] for w in workers)
+    children = _children_map()
+    own = [_proc_stat(pid) for pid in schedulers]
+    workers = [_proc_stat(pid, reaped=True) for s in schedulers for pid in _descendants(s, children)]
+    return sum(o[0] for o in own), sum(w[0] for w in workers), sum(w[1] for w in workers)
 
 
 def _proc_stat(pid: int, *, reaped: bool = False) -> tuple[float, int]:
@@ -343,8 +348,9 @@ def bench_bash(db: Any) -> None:
 class MemorySampler:
     """Samples the RSS of named processes (and, for the scheduler, its worker descendants)."""
 
-    def __init__(self, pids: dict[str, int]) -> None:
+    def __init__(self, pids: dict[str, int], *, schedulers: list[int]) -> None:
         self._pids = pids
+        self._schedulers = schedulers
         self.peak: dict[str, int] = {}
         self.last: dict[str, int] = {}
         self._stop = threading.Event()
@@ -368,8 +374,8 @@ class MemorySampler:
         children = _children_map()
         for name, pid in self._pids.items():
             self._record(name, _rss(pid))
-            if name == "scheduler":
-                self._record("workers", sum(_rss(p) for p in _descendants(pid, children)))
+        workers = (p for s in self._schedulers for p in _descendants(s, children))
+        self._record("workers", sum(_rss(p) for p in workers))
 
     def _record(self, name: str, value: int) -> None:
         self.last[name] = value
