@@ -287,7 +287,7 @@ def bench_fanout(
         elapsed = seconds(run.queued_at, run.end_date)
         rates.append(1000 / elapsed)
         head = f"{elapsed:.2f} s trigger to success, {rates[-1]:,.0f} tasks/s"
-        tail = (f"; CPU ms per task: scheduler {after[0] - before[0]:.2f}, workers {after[1] - before[1]:.2f}; "
+        tail = (f"; CPU ms per task: scheduler(s) {after[0] - before[0]:.2f}, workers {after[1] - before[1]:.2f}; "
                 f"page faults per task: workers {(after[2] - before[2]) / 1000:.0f}; load average "
                 f"{os.getloadavg()[0]:.2f}")  # fmt: skip
         if repeat == 1:
@@ -346,7 +346,7 @@ def bench_bash(db: Any) -> None:
 
 
 class MemorySampler:
-    """Samples the RSS of named processes (and, for the scheduler, its worker descendants)."""
+    """Samples the RSS of named processes, and of every scheduler's worker descendants together."""
 
     def __init__(self, pids: dict[str, int], *, schedulers: list[int]) -> None:
         self._pids = pids
